@@ -1,0 +1,96 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from '../src/app.ts';
+import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
+
+export type NodeGateway = {
+  url: string;
+  port: number;
+  mode: 'mock' | 'upstream';
+  /** Stops accepting, lets open streams finish for SHUTDOWN_TIMEOUT_MS, then ends them with an error event. */
+  shutdown(): Promise<void>;
+};
+
+type StartOptions = {
+  bindings: Bindings;
+  /** Overrides HOST and PORT (tests bind 127.0.0.1 on port 0). */
+  hostname?: string;
+  port?: number;
+  writeLog?: (line: string) => void;
+};
+
+/** Serves the app with @hono/node-server. Throws ConfigError before listening if a binding is wrong. */
+export async function startNodeGateway(options: StartOptions): Promise<NodeGateway> {
+  const { bindings } = options;
+  const config = loadConfig(bindings);
+  const stopping = new AbortController();
+  const app = createApp({ shutdownSignal: stopping.signal, writeLog: options.writeLog });
+
+  const hostname = options.hostname ?? config.HOST;
+  const server = serve({
+    fetch: (request) => app.fetch(request, bindings),
+    hostname,
+    port: options.port ?? config.PORT,
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  // Builds the services now, so mock mode and config problems show at start, not at first request.
+  const health = (await (await app.request('/api/health', {}, bindings)).json()) as {
+    mode: 'mock' | 'upstream';
+  };
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () => {
+    closing ??= new Promise<void>((resolve) => {
+      const endStreams = setTimeout(() => {
+        stopping.abort();
+        // Streams write their error event on the next tick; then the last sockets go.
+        setTimeout(() => server.closeAllConnections(), 200).unref();
+      }, config.SHUTDOWN_TIMEOUT_MS);
+      server.close(() => {
+        clearTimeout(endStreams);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+  return { url: `http://${host}:${port}`, port, mode: health.mode, shutdown };
+}
+
+if (import.meta.main) {
+  try {
+    const gateway = await startNodeGateway({ bindings: process.env });
+    console.log(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'info',
+        event: 'listening',
+        url: gateway.url,
+        mode: gateway.mode,
+      }),
+    );
+    let signals = 0;
+    const onSignal = async (signal: string) => {
+      if (++signals > 1) process.exit(1);
+      console.log(
+        JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'shutdown', signal }),
+      );
+      await gateway.shutdown();
+      process.exit(0);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,16 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { ChatUpstream } from './chat-upstream.ts';
+import { createMockUpstream } from './mock-upstream.ts';
+import { createOpenAIUpstream } from './openai-upstream.ts';
+
+/** Picks the upstream once per configuration: the real one with a key, the mock model without. */
+export function createUpstream(config: Config, log: Logger): ChatUpstream {
+  if (config.OPENAI_API_KEY) return createOpenAIUpstream(config, config.OPENAI_API_KEY);
+  log.warn('mock_mode', {
+    message:
+      'No OPENAI_API_KEY is set: replies come from the built-in mock model. ' +
+      'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server) to call a real model.',
+  });
+  return createMockUpstream({ tokenDelayMs: config.MOCK_TOKEN_DELAY_MS });
+}

@@ -1,0 +1,113 @@
+import type OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChatUpstream } from './chat-upstream.ts';
+
+/**
+ * The keyless development model: a deterministic reply, streamed word by word, in the exact
+ * objects the SDK yields, so everything after the upstream client runs as it does for real.
+ */
+export function createMockUpstream({ tokenDelayMs }: { tokenDelayMs: number }): ChatUpstream {
+  return {
+    mode: 'mock',
+    async complete(request) {
+      const reply = mockReply(request);
+      const completion: ChatCompletion = {
+        id: reply.id,
+        object: 'chat.completion',
+        created: reply.created,
+        model: reply.model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: reply.tokens.join(''), refusal: null },
+            finish_reason: reply.finishReason,
+            logprobs: null,
+          },
+        ],
+        usage: reply.usage,
+      };
+      return completion;
+    },
+    async stream(request, signal) {
+      return streamReply(mockReply(request), tokenDelayMs, signal);
+    },
+  };
+}
+
+type MockReply = ReturnType<typeof mockReply>;
+
+function mockReply(request: ChatRequest) {
+  const model = request.model || 'mock';
+  const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
+  const said = textOf(lastUser?.content).replace(/\s+/g, ' ').trim().slice(0, 160);
+  const text =
+    'This is the gateway\u2019s built-in mock model, answering because no OPENAI_API_KEY is set. ' +
+    (said ? `You said: \u201c${said}\u201d. ` : '') +
+    'Streaming, usage, errors and logs all work as they will with a real model. ' +
+    'Set OPENAI_API_KEY to get real answers.';
+  const words = text.match(/\S+\s*/g) ?? [];
+  const limit = request.max_completion_tokens ?? request.max_tokens ?? words.length;
+  const tokens = words.slice(0, limit);
+  const promptTokens = request.messages.reduce(
+    (sum, message) => sum + 4 + Math.ceil(textOf(message.content).length / 4),
+    3,
+  );
+  return {
+    id: `chatcmpl-mock-${crypto.randomUUID()}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+    tokens,
+    finishReason: tokens.length < words.length ? ('length' as const) : ('stop' as const),
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: tokens.length,
+      total_tokens: promptTokens + tokens.length,
+    },
+  };
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part) => (part && typeof part.text === 'string' ? part.text : '')).join(' ');
+}
+
+async function* streamReply(
+  reply: MockReply,
+  tokenDelayMs: number,
+  signal: AbortSignal,
+): AsyncGenerator<ChatCompletionChunk> {
+  const chunk = (
+    delta: OpenAI.ChatCompletionChunk.Choice.Delta,
+    finishReason: OpenAI.ChatCompletionChunk.Choice['finish_reason'] = null,
+  ): ChatCompletionChunk => ({
+    id: reply.id,
+    object: 'chat.completion.chunk',
+    created: reply.created,
+    model: reply.model,
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  });
+  yield chunk({ role: 'assistant', content: '' });
+  for (const token of reply.tokens) {
+    // Ends quietly on abort, as the SDK's stream does.
+    if (!(await sleep(tokenDelayMs, signal))) return;
+    yield chunk({ content: token });
+  }
+  yield chunk({}, reply.finishReason);
+  yield { ...chunk({}), choices: [], usage: reply.usage };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms === 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

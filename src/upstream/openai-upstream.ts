@@ -1,0 +1,29 @@
+import OpenAI from 'openai';
+import type { Config } from '../config.ts';
+import type { ChatUpstream } from './chat-upstream.ts';
+
+/** The real upstream: any OpenAI-compatible server, called through the official SDK. */
+export function createOpenAIUpstream(config: Config, apiKey: string): ChatUpstream {
+  const client = new OpenAI({
+    apiKey,
+    baseURL: config.OPENAI_BASE_URL,
+    // The SDK's timeout covers the wait for response headers; the stream relay bounds the gaps
+    // between chunks. Retries are left to the gateway's clients, who see 429/5xx as they happened.
+    timeout: config.REQUEST_TIMEOUT,
+    maxRetries: 0,
+  });
+  return {
+    mode: 'upstream',
+    complete: (request, signal) => client.chat.completions.create({ ...request, stream: false }, { signal }),
+    stream: (request, signal) =>
+      client.chat.completions.create(
+        {
+          ...request,
+          stream: true,
+          // Usage is always asked for so every stream can be accounted, whatever the client asked.
+          stream_options: { ...(request.stream_options ?? {}), include_usage: true },
+        },
+        { signal },
+      ),
+  };
+}

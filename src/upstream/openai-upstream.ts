@@ -11,6 +11,8 @@ export function createOpenAIUpstream(config: Config, apiKey: string): ChatUpstre
     // between chunks. Retries are left to the gateway's clients, who see 429/5xx as they happened.
     timeout: config.REQUEST_TIMEOUT,
     maxRetries: 0,
+    // The gateway logs upstream failures itself, as JSON lines; the SDK's console output would not be.
+    logLevel: 'off',
   });
   return {
     mode: 'upstream',

@@ -1,0 +1,278 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A fake OpenAI-compatible upstream: a real HTTP server on 127.0.0.1 speaking OpenAI's wire
+ * format (chat completion JSON, `chat.completion.chunk` SSE, the usage chunk, `[DONE]`, error
+ * bodies), scriptable per request. Used by the tests, by `bench/`, and by hand:
+ *   node test/support/fake-upstream.ts --port 4010 [--delay-ms 30]
+ */
+
+export type Scenario = {
+  /** Reply text; split into one chunk per word. */
+  content?: string;
+  /** Usage the upstream reports; completion tokens default to the number of chunks. */
+  promptTokens?: number;
+  /** Answer with this status and an OpenAI error body instead of a completion. */
+  status?: number;
+  errorMessage?: string;
+  headers?: Record<string, string>;
+  /** Wait before sending the response headers. */
+  firstByteDelayMs?: number;
+  /** Wait between stream chunks. */
+  chunkDelayMs?: number;
+  /** Never answer (`before-headers`), or stop after `afterChunks` content chunks without ending. */
+  hang?: 'before-headers' | 'mid-stream';
+  /** With `hang: 'mid-stream'`, `reset`, `malformed` or `errorEvent`: content chunks sent first. */
+  afterChunks?: number;
+  /** Destroy the socket mid-stream (a connection reset). */
+  reset?: boolean;
+  /** Send a chunk that is not JSON mid-stream. */
+  malformed?: boolean;
+  /** Send an OpenAI-style `{"error":...}` data frame mid-stream, as OpenAI does on server errors. */
+  errorEvent?: boolean;
+  /** Ignore `stream_options.include_usage` (some compatible servers never send usage). */
+  omitUsage?: boolean;
+};
+
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown> | undefined;
+  startedAt: number;
+  /** The client closed the connection before the response was complete. */
+  aborted: boolean;
+  abortedAt?: number;
+  /** Content chunks written before the response ended or the client left. */
+  chunksSent: number;
+  done: Promise<void>;
+};
+
+export type FakeUpstream = {
+  /** Base URL for the SDK (`.../v1`). */
+  baseURL: string;
+  port: number;
+  requests: RecordedRequest[];
+  /** Scripts the next request(s); requests without a script get the default. */
+  enqueue(...scenarios: Scenario[]): void;
+  setDefault(scenario: Scenario): void;
+  close(): Promise<void>;
+};
+
+export const DEFAULT_REPLY = 'Hello from the fake upstream. It streams one word per chunk.';
+
+export async function startFakeUpstream(defaults: Scenario = {}, { port: listenPort = 0 } = {}): Promise<FakeUpstream> {
+  let fallback = defaults;
+  const queue: Scenario[] = [];
+  const requests: RecordedRequest[] = [];
+  const server = createServer((req, res) => {
+    const scenario = queue.shift() ?? fallback;
+    void handle(req, res, scenario, requests);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    port,
+    requests,
+    enqueue: (...scenarios) => queue.push(...scenarios),
+    setDefault: (scenario) => {
+      fallback = scenario;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  scenario: Scenario,
+  requests: RecordedRequest[],
+): Promise<void> {
+  const raw = await readBody(req);
+  let resolveDone!: () => void;
+  const record: RecordedRequest = {
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    headers: req.headers,
+    body: parseJson(raw),
+    startedAt: Date.now(),
+    aborted: false,
+    chunksSent: 0,
+    done: new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    }),
+  };
+  requests.push(record);
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      record.aborted = true;
+      record.abortedAt = Date.now();
+    }
+    resolveDone();
+  });
+
+  if (record.path.startsWith('/v1/models')) {
+    return sendJson(res, 200, {
+      object: 'list',
+      data: [{ id: 'gpt-4o-mini', object: 'model', created: 1_700_000_000, owned_by: 'fake' }],
+    });
+  }
+  if (!record.path.startsWith('/v1/chat/completions') || record.method !== 'POST') {
+    return sendError(res, 404, `Unknown path ${record.path}`, 'invalid_request_error', 'unknown_url');
+  }
+  if (scenario.hang === 'before-headers') return;
+  if (scenario.firstByteDelayMs) await sleep(scenario.firstByteDelayMs);
+  if (res.destroyed) return;
+  if (!record.body || !Array.isArray(record.body.messages)) {
+    return sendError(res, 400, "'messages' is required", 'invalid_request_error', null, 'messages');
+  }
+  if (scenario.status && scenario.status >= 400) {
+    return sendError(
+      res,
+      scenario.status,
+      scenario.errorMessage ?? `Fake upstream error ${scenario.status}`,
+      scenario.status === 429 ? 'rate_limit_exceeded' : scenario.status >= 500 ? 'server_error' : 'invalid_request_error',
+      scenario.status === 429 ? 'rate_limit_exceeded' : null,
+      null,
+      scenario.headers,
+    );
+  }
+
+  const body = record.body;
+  const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+  const words = (scenario.content ?? DEFAULT_REPLY).match(/\S+\s*/g) ?? [];
+  const limit = typeof body.max_tokens === 'number' ? body.max_tokens : words.length;
+  const tokens = words.slice(0, limit);
+  const finishReason = tokens.length < words.length ? 'length' : 'stop';
+  const promptTokens = scenario.promptTokens ?? 12;
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: tokens.length,
+    total_tokens: promptTokens + tokens.length,
+  };
+  const id = `chatcmpl-fake-${requests.length}`;
+  const created = Math.floor(record.startedAt / 1000);
+
+  if (body.stream !== true) {
+    return sendJson(res, 200, {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: tokens.join(''), refusal: null },
+          logprobs: null,
+          finish_reason: finishReason,
+        },
+      ],
+      usage,
+      system_fingerprint: 'fp_fake',
+    });
+  }
+
+  const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+  const includeUsage = streamOptions?.include_usage === true && !scenario.omitUsage;
+  const chunk = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      system_fingerprint: 'fp_fake',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    })}\n\n`;
+
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-request-id': `req_fake_${requests.length}`,
+    ...scenario.headers,
+  });
+  res.write(chunk({ role: 'assistant', content: '', refusal: null }));
+  const breakAt = scenario.afterChunks ?? Math.floor(tokens.length / 2);
+  for (const [index, token] of tokens.entries()) {
+    if (index === breakAt) {
+      if (scenario.hang === 'mid-stream') return;
+      if (scenario.reset) {
+        // Let what was written reach the client first, so the reset lands mid-stream.
+        await sleep(20);
+        return void res.socket?.destroy();
+      }
+      if (scenario.malformed) res.write('data: {"id":"broken",\n\n');
+      if (scenario.errorEvent) {
+        res.write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
+        return void res.end();
+      }
+    }
+    if (scenario.chunkDelayMs) await sleep(scenario.chunkDelayMs);
+    if (res.destroyed) return;
+    res.write(chunk({ content: token }));
+    record.chunksSent++;
+  }
+  res.write(chunk({}, finishReason));
+  if (includeUsage) {
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage })}\n\n`,
+    );
+  }
+  res.end('data: [DONE]\n\n');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-request-id': 'req_fake',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type: string,
+  code: string | null,
+  param: string | null = null,
+  headers: Record<string, string> = {},
+) {
+  sendJson(res, status, { error: { message, type, param, code } }, headers);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+if (import.meta.main) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { port: { type: 'string' }, 'delay-ms': { type: 'string' } } });
+  const fake = await startFakeUpstream(
+    { chunkDelayMs: Number(values['delay-ms'] ?? 30) },
+    { port: Number(values.port ?? 0) },
+  );
+  console.log(`fake upstream: OPENAI_BASE_URL=${fake.baseURL}`);
+}

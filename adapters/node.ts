@@ -52,8 +52,11 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
         // Streams write their error event on the next tick; then the last sockets go.
         setTimeout(() => server.closeAllConnections(), 200).unref();
       }, config.SHUTDOWN_TIMEOUT_MS);
+      // Keep-alive sockets turn idle as their streams end; close them as they do, not at keepAliveTimeout.
+      const reapIdle = setInterval(() => server.closeIdleConnections(), 50);
       server.close(() => {
         clearTimeout(endStreams);
+        clearInterval(reapIdle);
         resolve();
       });
       server.closeIdleConnections();

@@ -27,7 +27,9 @@ describe('POST /api/completions/stream', () => {
   });
 
   it('asks the upstream for usage and forwards the model and parameters it was given', async () => {
-    await gateway.post('/api/completions/stream', chat('hi', { model: 'gpt-4.1', temperature: 0.3, seed: 7 })).then((r) => r.text());
+    await gateway
+      .post('/api/completions/stream', chat('hi', { model: 'gpt-4.1', temperature: 0.3, seed: 7 }))
+      .then((r) => r.text());
     const body = gateway.upstream.requests.at(-1)?.body;
     expect(body).toMatchObject({
       model: 'gpt-4.1',
@@ -93,7 +95,10 @@ describe('POST /api/completions/stream', () => {
     const events = await readSse(await gateway.post('/api/completions/stream', chat()));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(events.at(-1)?.event).toBe('error');
-    expect(JSON.parse(events.at(-1)?.data ?? '').error).toMatchObject({ type: 'timeout_error', code: 'upstream_timeout' });
+    expect(JSON.parse(events.at(-1)?.data ?? '').error).toMatchObject({
+      type: 'timeout_error',
+      code: 'upstream_timeout',
+    });
     await waitFor(() => gateway.upstream.requests.at(-1)?.aborted === true);
   });
 
@@ -144,7 +149,9 @@ describe('POST /api/completions/stream', () => {
   });
 
   it('writes one access log line per stream, when it ends, with usage and outcome', async () => {
-    const response = await gateway.post('/api/completions/stream', chat(), { headers: { 'x-request-id': 'stream-log-1' } });
+    const response = await gateway.post('/api/completions/stream', chat(), {
+      headers: { 'x-request-id': 'stream-log-1' },
+    });
     expect(response.headers.get('x-request-id')).toBe('stream-log-1');
     await response.text();
     const lines = gateway.logs.filter((line) => line.request_id === 'stream-log-1');

@@ -62,7 +62,10 @@ export type FakeUpstream = {
 
 export const DEFAULT_REPLY = 'Hello from the fake upstream. It streams one word per chunk.';
 
-export async function startFakeUpstream(defaults: Scenario = {}, { port: listenPort = 0 } = {}): Promise<FakeUpstream> {
+export async function startFakeUpstream(
+  defaults: Scenario = {},
+  { port: listenPort = 0 } = {},
+): Promise<FakeUpstream> {
   let fallback = defaults;
   const queue: Scenario[] = [];
   const requests: RecordedRequest[] = [];
@@ -138,7 +141,11 @@ async function handle(
       res,
       scenario.status,
       scenario.errorMessage ?? `Fake upstream error ${scenario.status}`,
-      scenario.status === 429 ? 'rate_limit_exceeded' : scenario.status >= 500 ? 'server_error' : 'invalid_request_error',
+      scenario.status === 429
+        ? 'rate_limit_exceeded'
+        : scenario.status >= 500
+          ? 'server_error'
+          : 'invalid_request_error',
       scenario.status === 429 ? 'rate_limit_exceeded' : null,
       null,
       scenario.headers,
@@ -210,7 +217,9 @@ async function handle(
       }
       if (scenario.malformed) res.write('data: {"id":"broken",\n\n');
       if (scenario.errorEvent) {
-        res.write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`,
+        );
         return void res.end();
       }
     }

@@ -1,0 +1,25 @@
+import { expect, it } from 'vitest';
+import pkg from '../package.json' with { type: 'json' };
+import { startGateway } from './support/start-gateway.ts';
+
+const gateway = await startGateway();
+
+it('reports status, version, uptime and mode without calling the upstream', async () => {
+  const response = await fetch(`${gateway.url}/api/health`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  expect(await response.json()).toEqual({
+    status: 'ok',
+    version: pkg.version,
+    mode: 'upstream',
+    uptime_seconds: expect.any(Number),
+  });
+  expect(gateway.upstream.requests).toHaveLength(0);
+});
+
+it('honours a safe incoming x-request-id and replaces an unsafe one', async () => {
+  const kept = await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'abc-123' } });
+  expect(kept.headers.get('x-request-id')).toBe('abc-123');
+  const replaced = await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'evil\tid' } });
+  expect(replaced.headers.get('x-request-id')).not.toContain('evil');
+});

@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream } from './support/fake-upstream.ts';
+import { readSse } from './support/sse.ts';
+import { chat } from './support/start-gateway.ts';
+
+const upstream = await startFakeUpstream();
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await upstream.close();
+});
+
+/** adapters/node.ts as its own process, as `npm start` runs it. */
+async function startProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['adapters/node.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: upstream.baseURL,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (data) => {
+    stdout += data;
+  });
+  child.stderr?.on('data', (data) => {
+    stderr += data;
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const url = await new Promise<string | undefined>((resolve) => {
+    const check = () => {
+      const match = stdout.match(/"event":"listening","url":"([^"]+)"/);
+      if (match) resolve(match[1]);
+    };
+    child.stdout?.on('data', check);
+    void exited.then(() => resolve(undefined));
+  });
+  return { child, url, exited, output: () => ({ stdout, stderr }) };
+}
+
+const post = (url: string, body: unknown) =>
+  fetch(`${url}/api/completions/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+describe('adapters/node.ts', () => {
+  it('refuses to start on a bad variable, naming it', async () => {
+    const { url, exited, output } = await startProcess({ REQUEST_TIMEOUT: 'soon' });
+    expect(url).toBeUndefined();
+    expect(await exited).toBe(1);
+    expect(output().stderr).toContain('REQUEST_TIMEOUT');
+  });
+
+  it('lets an open stream finish on SIGTERM, then exits 0', async () => {
+    upstream.enqueue({ chunkDelayMs: 60 });
+    const { child, url, exited } = await startProcess({ SHUTDOWN_TIMEOUT_MS: '5000' });
+    const response = await post(url!, chat());
+    const events = readSse(response);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(fetch(`${url}/api/health`)).rejects.toThrow();
+    expect((await events).at(-1)?.data).toBe('[DONE]');
+    expect(await exited).toBe(0);
+  });
+
+  it('ends streams that outlast SHUTDOWN_TIMEOUT_MS with an error event, and aborts their upstream', async () => {
+    upstream.enqueue({ chunkDelayMs: 200 });
+    const { child, url, exited } = await startProcess({ SHUTDOWN_TIMEOUT_MS: '300' });
+    const response = await post(url!, chat());
+    const events = readSse(response);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGTERM');
+    const last = (await events).at(-1);
+    expect(last?.event).toBe('error');
+    expect(JSON.parse(last?.data ?? '').error.code).toBe('server_shutting_down');
+    expect(await exited).toBe(0);
+    const upstreamRequest = upstream.requests.at(-1);
+    await upstreamRequest?.done;
+    expect(upstreamRequest?.aborted).toBe(true);
+  });
+});

@@ -25,11 +25,20 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const { bindings } = options;
   const config = loadConfig(bindings);
   const stopping = new AbortController();
-  const app = createApp({ shutdownSignal: stopping.signal, writeLog: options.writeLog });
+  // The socket's address, handed over beside the request: the app's env stays the bindings.
+  const addresses = new WeakMap<Request, string>();
+  const app = createApp({
+    shutdownSignal: stopping.signal,
+    writeLog: options.writeLog,
+    clientAddress: (request) => addresses.get(request),
+  });
 
   const hostname = options.hostname ?? config.HOST;
   const server = serve({
-    fetch: (request) => app.fetch(request, bindings),
+    fetch: (request, { incoming }) => {
+      if (incoming.socket.remoteAddress) addresses.set(request, incoming.socket.remoteAddress);
+      return app.fetch(request, bindings);
+    },
     hostname,
     port: options.port ?? config.PORT,
   }) as Server;

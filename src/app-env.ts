@@ -8,6 +8,11 @@ export type AppDeps = {
   writeLog?: (line: string) => void;
   /** Aborts when the process is shutting down: open streams end with an error event. */
   shutdownSignal?: AbortSignal;
+  /**
+   * The client's address as the runtime saw it (Node socket, Lambda request context, Workers
+   * CF-Connecting-IP). Each adapter supplies its own; headers a client can forge are not used here.
+   */
+  clientAddress?: (request: Request) => string | undefined;
 };
 
 export type Services = {
@@ -22,6 +27,8 @@ export type AppEnv = {
   Bindings: Bindings;
   Variables: Services & {
     requestId: string;
+    /** From the adapter's `clientAddress`; 'unknown' when the runtime gives none. */
+    clientIp: string;
     startedAt: number;
     shutdownSignal: AbortSignal;
     /** Fields a route adds to its access log line (model, usage). */

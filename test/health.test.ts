@@ -17,6 +17,11 @@ it('reports status, version, uptime and mode without calling the upstream', asyn
   expect(gateway.upstream.requests).toHaveLength(0);
 });
 
+it('logs the client address the socket saw', async () => {
+  await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'ip-check' } });
+  expect(gateway.logs.find((line) => line.request_id === 'ip-check')?.client_ip).toBe('127.0.0.1');
+});
+
 it('honours a safe incoming x-request-id and replaces an unsafe one', async () => {
   const kept = await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'abc-123' } });
   expect(kept.headers.get('x-request-id')).toBe('abc-123');

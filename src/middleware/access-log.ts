@@ -19,6 +19,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
         method: c.req.method,
         path: c.req.path,
         status,
+        client_ip: c.get('clientIp'),
         latency_ms: Date.now() - c.get('startedAt'),
         ...routeFields,
         ...fields,

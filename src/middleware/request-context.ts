@@ -18,6 +18,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     c.set('bootedAt', bootedAt);
     c.set('startedAt', Date.now());
     c.set('shutdownSignal', deps.shutdownSignal ?? never);
+    c.set('clientIp', deps.clientAddress?.(c.req.raw) ?? 'unknown');
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);

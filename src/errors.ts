@@ -95,7 +95,7 @@ const internal = (cause: unknown) =>
     cause,
   });
 
-const upstreamUnavailable = (cause: unknown, detail: string) =>
+export const upstreamUnavailable = (cause: unknown, detail: string) =>
   new GatewayError({
     status: 502,
     type: 'upstream_error',

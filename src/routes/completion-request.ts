@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { ChatRequest } from '../upstream/chat-upstream.ts';
 
 const ContentPart = z.looseObject({ type: z.string().min(1) });
 
@@ -25,3 +27,9 @@ export const CompletionRequest = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
+
+/** The request the upstream gets: the endpoint, not the body, decides whether to stream. */
+export function toChatRequest(body: CompletionRequest, config: Config): ChatRequest {
+  const { stream: _stream, stream_options: _options, ...rest } = body;
+  return { ...rest, model: body.model ?? config.DEFAULT_MODEL } as ChatRequest;
+}

@@ -12,5 +12,5 @@ export function createUpstream(config: Config, log: Logger): ChatUpstream {
       'No OPENAI_API_KEY is set: replies come from the built-in mock model. ' +
       'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server) to call a real model.',
   });
-  return createMockUpstream({ tokenDelayMs: config.MOCK_TOKEN_DELAY_MS });
+  return createMockUpstream({ tokenDelayMs: config.MOCK_TOKEN_DELAY_MS, defaultModel: config.DEFAULT_MODEL });
 }

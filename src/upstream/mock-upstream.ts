@@ -5,7 +5,13 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChatUpstream } f
  * The keyless development model: a deterministic reply, streamed word by word, in the exact
  * objects the SDK yields, so everything after the upstream client runs as it does for real.
  */
-export function createMockUpstream({ tokenDelayMs }: { tokenDelayMs: number }): ChatUpstream {
+export function createMockUpstream({
+  tokenDelayMs,
+  defaultModel,
+}: {
+  tokenDelayMs: number;
+  defaultModel: string;
+}): ChatUpstream {
   return {
     mode: 'mock',
     async complete(request) {
@@ -29,6 +35,9 @@ export function createMockUpstream({ tokenDelayMs }: { tokenDelayMs: number }): 
     },
     async stream(request, signal) {
       return streamReply(mockReply(request), tokenDelayMs, signal);
+    },
+    async models() {
+      return [{ id: defaultModel, object: 'model', created: 0, owned_by: 'gateway-mock' }];
     },
   };
 }
@@ -71,11 +80,14 @@ function textOf(content: unknown): string {
   return content.map((part) => (part && typeof part.text === 'string' ? part.text : '')).join(' ');
 }
 
-async function* streamReply(
+const encoder = new TextEncoder();
+
+/** The reply as OpenAI streams it: SSE frames of chunks, the usage chunk, then `[DONE]`. */
+function streamReply(
   reply: MockReply,
   tokenDelayMs: number,
   signal: AbortSignal,
-): AsyncGenerator<ChatCompletionChunk> {
+): ReadableStream<Uint8Array> {
   const chunk = (
     delta: OpenAI.ChatCompletionChunk.Choice.Delta,
     finishReason: OpenAI.ChatCompletionChunk.Choice['finish_reason'] = null,
@@ -85,15 +97,26 @@ async function* streamReply(
     created: reply.created,
     model: reply.model,
     choices: [{ index: 0, delta, finish_reason: finishReason }],
+    usage: null,
   });
-  yield chunk({ role: 'assistant', content: '' });
-  for (const token of reply.tokens) {
-    // Ends quietly on abort, as the SDK's stream does.
-    if (!(await sleep(tokenDelayMs, signal))) return;
-    yield chunk({ content: token });
-  }
-  yield chunk({}, reply.finishReason);
-  yield { ...chunk({}), choices: [], usage: reply.usage };
+  const frames = [
+    chunk({ role: 'assistant', content: '' }),
+    ...reply.tokens.map((token) => chunk({ content: token })),
+    chunk({}, reply.finishReason),
+    { ...chunk({}), choices: [], usage: reply.usage },
+  ].map((value) => `data: ${JSON.stringify(value)}\n\n`);
+  frames.push('data: [DONE]\n\n');
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // Words are paced; the opening and closing frames are not.
+      const paced = next > 0 && next <= reply.tokens.length;
+      if (paced && !(await sleep(tokenDelayMs, signal))) return controller.error(signal.reason);
+      const frame = frames[next++];
+      if (frame === undefined) return controller.close();
+      controller.enqueue(encoder.encode(frame));
+    },
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {

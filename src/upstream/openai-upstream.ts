@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { Config } from '../config.ts';
+import { upstreamUnavailable } from '../errors.ts';
 import type { ChatUpstream } from './chat-upstream.ts';
 
 /** The real upstream: any OpenAI-compatible server, called through the official SDK. */
@@ -17,15 +18,26 @@ export function createOpenAIUpstream(config: Config, apiKey: string): ChatUpstre
   return {
     mode: 'upstream',
     complete: (request, signal) => client.chat.completions.create({ ...request, stream: false }, { signal }),
-    stream: (request, signal) =>
-      client.chat.completions.create(
-        {
-          ...request,
-          stream: true,
-          // Usage is always asked for so every stream can be accounted, whatever the client asked.
-          stream_options: { ...(request.stream_options ?? {}), include_usage: true },
-        },
-        { signal },
-      ),
+    async stream(request, signal) {
+      // The raw response, not the SDK's parsed stream: the relay reads frames itself so it can pass
+      // OpenAI's bytes on as they are. The SDK still builds the request and maps error statuses.
+      const response = await client.chat.completions
+        .create(
+          {
+            ...request,
+            stream: true,
+            // Usage is always asked for so every stream can be accounted, whatever the client asked.
+            stream_options: { ...(request.stream_options ?? {}), include_usage: true },
+          },
+          { signal },
+        )
+        .asResponse();
+      if (!response.body) throw upstreamUnavailable(undefined, 'the stream had no body');
+      return response.body;
+    },
+    async models(signal) {
+      const page = await client.models.list({ signal });
+      return page.data;
+    },
   };
 }

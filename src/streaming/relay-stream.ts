@@ -1,0 +1,156 @@
+import { createParser } from 'eventsource-parser';
+import {
+  type GatewayError,
+  shuttingDown,
+  timeoutError,
+  toGatewayError,
+  upstreamStreamFailed,
+  upstreamUnavailable,
+} from '../errors.ts';
+import type { ChatCompletionChunk } from '../upstream/chat-upstream.ts';
+import { idleWatchdog } from './idle-watchdog.ts';
+import { StopReason } from './stop-reason.ts';
+
+export type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+
+export type StreamOutcome = 'ok' | 'client_aborted' | 'upstream_error' | 'timeout' | 'shutdown';
+
+export type StreamSummary = {
+  outcome: StreamOutcome;
+  finishReason: string | null;
+  /** As the upstream reported it; null when it never sent a usage chunk. */
+  usage: Usage | null;
+  /** Milliseconds from the request's start to the first content delta. */
+  firstTokenMs: number | null;
+  error: GatewayError | null;
+};
+
+/** How a surface writes what the relay reads: one text per upstream chunk (or none), an ending, an error. */
+export interface FrameFormat {
+  /** `data` is the chunk's JSON exactly as the upstream sent it, for surfaces that pass it on. */
+  chunk(chunk: ChatCompletionChunk, data: string): string | null;
+  done(summary: StreamSummary): string;
+  error(error: GatewayError): string;
+}
+
+type RelayOptions = {
+  /** The upstream's SSE bytes. */
+  body: ReadableStream<Uint8Array>;
+  /** Owns the upstream request: aborting it stops the upstream, with a StopReason as reason. */
+  upstream: AbortController;
+  /** Aborts when the server shuts down: the stream then ends with an error event. */
+  shutdownSignal: AbortSignal;
+  idleTimeoutMs: number;
+  startedAt: number;
+  format: FrameFormat;
+  /** Awaited before the stream closes, so Lambda does not freeze before it has run. */
+  onEnd: (summary: StreamSummary) => Promise<void> | void;
+};
+
+const encoder = new TextEncoder();
+
+/**
+ * Reads the upstream's frames and writes the surface's frames. Pull-based: a slow client slows the
+ * upstream read instead of filling memory, and cancelling the body aborts the upstream. Every path
+ * ends the stream: with the format's ending, or with an error frame (never a silent truncation).
+ */
+export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
+  const { body, upstream, shutdownSignal, idleTimeoutMs, startedAt, format, onEnd } = options;
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const watchdog = idleWatchdog(idleTimeoutMs, () => upstream.abort(StopReason.timeout));
+  const onShutdown = () => upstream.abort(StopReason.shutdown);
+  shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+
+  const summary: StreamSummary = {
+    outcome: 'ok',
+    finishReason: null,
+    usage: null,
+    firstTokenMs: null,
+    error: null,
+  };
+  let out = '';
+  let sawDone = false;
+  let ended = false;
+
+  const parser = createParser({
+    onEvent({ event, data }) {
+      if (data === '[DONE]') {
+        sawDone = true;
+        return;
+      }
+      const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+      // OpenAI reports a failure mid-stream as a frame holding an error object.
+      if (event === 'error' || chunk.error)
+        throw upstreamUnavailable(chunk.error, 'the stream reported an error');
+      if (chunk.usage) summary.usage = chunk.usage;
+      const choice = chunk.choices?.[0];
+      if (choice?.finish_reason) summary.finishReason = choice.finish_reason;
+      if (summary.firstTokenMs === null && choice?.delta?.content)
+        summary.firstTokenMs = Date.now() - startedAt;
+      const text = format.chunk(chunk, data);
+      if (text) out += text;
+    },
+  });
+
+  const end = async (
+    controller: ReadableStreamDefaultController<Uint8Array> | null,
+    outcome: StreamSummary['outcome'],
+    error: GatewayError | null = null,
+  ) => {
+    if (ended) return;
+    ended = true;
+    watchdog.stop();
+    shutdownSignal.removeEventListener('abort', onShutdown);
+    summary.outcome = outcome;
+    summary.error = error;
+    if (outcome !== 'ok' && !upstream.signal.aborted) upstream.abort(StopReason.failed);
+    if (controller) {
+      // Frames parsed before a failure in the same read still go out, ahead of the error.
+      const last = out + (error ? format.error(error) : outcome === 'ok' ? format.done(summary) : '');
+      out = '';
+      if (last) controller.enqueue(encoder.encode(last));
+    }
+    await onEnd(summary);
+    controller?.close();
+  };
+
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const reason = upstream.signal.aborted ? upstream.signal.reason : undefined;
+    if (reason === StopReason.clientGone) return end(controller, 'client_aborted');
+    if (reason === StopReason.shutdown) return end(controller, 'shutdown', shuttingDown());
+    if (reason === StopReason.timeout) return end(controller, 'timeout', timeoutError(idleTimeoutMs));
+    if (!sawDone && !summary.finishReason) {
+      return end(controller, 'upstream_error', upstreamUnavailable(undefined, 'the stream ended early'));
+    }
+    return end(controller, 'ok');
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (ended) return;
+          watchdog.touch();
+          if (done) return await finish(controller);
+          parser.feed(decoder.decode(value, { stream: true }));
+          if (out) {
+            controller.enqueue(encoder.encode(out));
+            out = '';
+            return;
+          }
+        }
+      } catch (thrown) {
+        // Our own abort surfaces as a read error; its reason says why.
+        if (upstream.signal.aborted && !ended) return await finish(controller);
+        await end(controller, 'upstream_error', upstreamStreamFailed(toGatewayError(thrown)));
+      }
+    },
+    async cancel() {
+      upstream.abort(StopReason.clientGone);
+      reader.cancel().catch(() => {});
+      await end(null, 'client_aborted');
+    },
+  });
+}

@@ -8,6 +8,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { completionsRoute } from './routes/completions.ts';
 import { healthRoute } from './routes/health.ts';
+import { v1Route } from './routes/v1.ts';
 
 /** The whole gateway, runtime-neutral: every adapter serves this app with its own bindings. */
 export function createApp(deps: AppDeps = {}) {
@@ -16,7 +17,6 @@ export function createApp(deps: AppDeps = {}) {
   app.use(requestContext(deps));
   app.use(accessLog());
   app.use(
-    '/api/*',
     cors({
       origin: (origin, c) => {
         const allowed = c.get('config').CORS_ORIGINS;
@@ -28,10 +28,11 @@ export function createApp(deps: AppDeps = {}) {
       maxAge: 600,
     }),
   );
-  app.use('/api/*', limitBodySize());
+  app.use(limitBodySize());
 
   app.route('/api/health', healthRoute());
   app.route('/api/completions', completionsRoute());
+  app.route('/v1', v1Route());
 
   app.notFound((c) => renderError(c, notFound(c.req.path)));
   app.onError((thrown, c) => renderError(c, toGatewayError(thrown)));

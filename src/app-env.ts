@@ -1,5 +1,6 @@
 import type { Bindings, Config } from './config.ts';
 import type { LogFields, Logger } from './logger.ts';
+import type { StreamTokens } from './stream-tokens.ts';
 import type { ChatUpstream } from './upstream/chat-upstream.ts';
 
 /** What the adapters may hand `createApp` besides the bindings. */
@@ -19,6 +20,7 @@ export type Services = {
   config: Config;
   log: Logger;
   upstream: ChatUpstream;
+  streamTokens: StreamTokens;
   /** When this instance built its services, at its first request (Workers' clock is still at load). */
   bootedAt: number;
 };

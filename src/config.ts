@@ -44,6 +44,11 @@ export const Config = z.object({
   MAX_BODY_BYTES: count(1_048_576),
   MOCK_TOKEN_DELAY_MS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(25)),
   SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
+  STREAM_TOKEN_SECRET: optionalString.pipe(
+    z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  ),
+  STREAM_TOKEN_TTL_SECONDS: count(60),
+  PLAYGROUND: z.preprocess(blankToUndefined, z.enum(['on', 'off']).optional()),
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -43,6 +43,8 @@ type RelayOptions = {
   idleTimeoutMs: number;
   startedAt: number;
   format: FrameFormat;
+  /** Written before the first upstream frame (EventSource's `retry:` and `id:` lines). */
+  prelude?: string | undefined;
   /** Awaited before the stream closes, so Lambda does not freeze before it has run. */
   onEnd: (summary: StreamSummary) => Promise<void> | void;
 };
@@ -55,7 +57,7 @@ const encoder = new TextEncoder();
  * ends the stream: with the format's ending, or with an error frame (never a silent truncation).
  */
 export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
-  const { body, upstream, shutdownSignal, idleTimeoutMs, startedAt, format, onEnd } = options;
+  const { body, upstream, shutdownSignal, idleTimeoutMs, startedAt, format, prelude, onEnd } = options;
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const watchdog = idleWatchdog(idleTimeoutMs, () => upstream.abort(StopReason.timeout));
@@ -127,6 +129,9 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
   };
 
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (prelude) controller.enqueue(encoder.encode(prelude));
+    },
     async pull(controller) {
       try {
         for (;;) {

@@ -10,7 +10,12 @@ import { StopReason } from './stop-reason.ts';
  * Starts an upstream stream and answers with the relay in `format`. Errors before the upstream
  * answered throw (and become JSON errors); after that they travel inside the stream.
  */
-export async function streamResponse(c: Context<AppEnv>, request: ChatRequest, format: FrameFormat) {
+export async function streamResponse(
+  c: Context<AppEnv>,
+  request: ChatRequest,
+  format: FrameFormat,
+  { prelude }: { prelude?: string } = {},
+) {
   const upstream = new AbortController();
   const clientSignal = c.req.raw.signal;
   if (clientSignal.aborted) upstream.abort(StopReason.clientGone);
@@ -25,6 +30,7 @@ export async function streamResponse(c: Context<AppEnv>, request: ChatRequest, f
     idleTimeoutMs: c.get('config').REQUEST_TIMEOUT,
     startedAt: c.get('startedAt'),
     format,
+    prelude,
     onEnd: ({ outcome, finishReason, usage, firstTokenMs, error }) =>
       writeLog({
         outcome,

@@ -1,0 +1,55 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+import { GatewayError, invalidRequest } from '../errors.ts';
+import { requireJson, validateJson } from '../middleware/validate-json.ts';
+import { gatewayFrames } from '../streaming/gateway-frames.ts';
+import { streamResponse } from '../streaming/stream-response.ts';
+import type { ChatRequest } from '../upstream/chat-upstream.ts';
+import { CompletionRequest, toChatRequest } from './completion-request.ts';
+import { allowOnly } from './method-not-allowed.ts';
+
+// Past this, some proxies and browsers refuse the URL; such prompts belong in a POST stream.
+const MAX_LINK_CHARS = 8_000;
+// EventSource waits this long before it reconnects after a network failure.
+const RETRY_MS = 3_000;
+
+/**
+ * EventSource support in two steps: `POST /api/streams` (authenticated like every endpoint)
+ * returns a short-lived signed link; `GET` on it streams the same frames as
+ * `POST /api/completions/stream`. A reconnect (the browser sends Last-Event-ID) is answered 204,
+ * which tells EventSource to stop: the answer is never replayed.
+ */
+export function streamsRoute() {
+  return new Hono<AppEnv>()
+    .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
+      const request = toChatRequest(c.req.valid('json'), c.get('config'));
+      const { token, ticket } = await c.get('streamTokens').sign({ request, keyId: null });
+      const url = `/api/streams/${token}`;
+      if (url.length > MAX_LINK_CHARS) {
+        throw invalidRequest(
+          'This request is too large for an EventSource link; use POST /api/completions/stream',
+          'messages',
+          'request_too_large_for_link',
+        );
+      }
+      return c.json({ id: ticket.id, url, expires_at: ticket.exp }, 201);
+    })
+    .get('/:token', async (c) => {
+      if (c.req.header('last-event-id') !== undefined) return c.body(null, 204);
+      const ticket = await c.get('streamTokens').verify(c.req.param('token'));
+      if (!ticket) {
+        throw new GatewayError({
+          status: 401,
+          type: 'invalid_request_error',
+          code: 'invalid_stream_link',
+          message: 'This stream link is invalid or has expired; create a new one with POST /api/streams',
+        });
+      }
+      return streamResponse(c, ticket.request as ChatRequest, gatewayFrames, {
+        // No data, so no event: it only sets the reconnect delay and the id a reconnect echoes.
+        prelude: `retry: ${RETRY_MS}\nid: ${ticket.id}\n\n`,
+      });
+    })
+    .all('/', allowOnly('POST'))
+    .all('/:token', allowOnly('GET'));
+}

@@ -8,6 +8,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { completionsRoute } from './routes/completions.ts';
 import { healthRoute } from './routes/health.ts';
+import { playgroundRoute } from './routes/playground.ts';
 import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
 
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps = {}) {
   app.route('/api/completions', completionsRoute());
   app.route('/api/streams', streamsRoute());
   app.route('/v1', v1Route());
+  app.route('/', playgroundRoute());
 
   app.notFound((c) => renderError(c, notFound(c.req.path)));
   app.onError((thrown, c) => renderError(c, toGatewayError(thrown)));

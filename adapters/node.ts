@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
+import { nodeStores } from '../src/stores/node-stores.ts';
 
 export type NodeGateway = {
   url: string;
@@ -27,10 +28,13 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const stopping = new AbortController();
   // The socket's address, handed over beside the request: the app's env stays the bindings.
   const addresses = new WeakMap<Request, string>();
+  // Redis-backed limits when REDIS_URL is set: Node can open the connection, Workers cannot.
+  const stores = nodeStores();
   const app = createApp({
     shutdownSignal: stopping.signal,
     writeLog: options.writeLog,
     clientAddress: (request) => addresses.get(request),
+    createStores: stores.create,
   });
 
   const hostname = options.hostname ?? config.HOST;
@@ -69,7 +73,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
         resolve();
       });
       server.closeIdleConnections();
-    });
+    }).then(() => stores.close());
     return closing;
   };
 

@@ -1,5 +1,6 @@
 import type { Bindings, Config } from './config.ts';
 import type { LogFields, Logger } from './logger.ts';
+import type { StoreFactory } from './stores/stores.ts';
 import type { StreamTokens } from './stream-tokens.ts';
 import type { ChatUpstream } from './upstream/chat-upstream.ts';
 
@@ -14,6 +15,11 @@ export type AppDeps = {
    * CF-Connecting-IP). Each adapter supplies its own; headers a client can forge are not used here.
    */
   clientAddress?: (request: Request) => string | undefined;
+  /**
+   * Builds the stores rate limits and token budgets share (src/stores/node-stores.ts: Redis when
+   * REDIS_URL is set). Only runtimes that can open TCP sockets pass one; without it, memory.
+   */
+  createStores?: StoreFactory;
 };
 
 export type Services = {
@@ -29,8 +35,15 @@ export type AppEnv = {
   Bindings: Bindings;
   Variables: Services & {
     requestId: string;
-    /** From the adapter's `clientAddress`; 'unknown' when the runtime gives none. */
+    /**
+     * From the adapter's `clientAddress` (or X-Forwarded-For, only with TRUST_PROXY_HOPS);
+     * 'unknown' when the runtime gives none.
+     */
     clientIp: string;
+    /** The authenticated client key's id (a name or a hash prefix, never the key); null when open. */
+    keyId: string | null;
+    /** Charges a finished request's usage to the client's token budget; never throws. */
+    recordUsage: (usage: { total_tokens: number } | null | undefined) => Promise<void>;
     startedAt: number;
     shutdownSignal: AbortSignal;
     /** Fields a route adds to its access log line (model, usage). */

@@ -1,36 +1,47 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import type { Config } from './config.ts';
 import { type GatewayError, notFound, payloadTooLarge, toGatewayError } from './errors.ts';
 import { accessLog } from './middleware/access-log.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { corsPolicy } from './middleware/cors-policy.ts';
+import { jsonHygiene } from './middleware/json-hygiene.ts';
+import { modelPolicy } from './middleware/model-policy.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { tokenBudget } from './middleware/token-budget.ts';
 import { completionsRoute } from './routes/completions.ts';
 import { healthRoute } from './routes/health.ts';
 import { playgroundRoute } from './routes/playground.ts';
 import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
+import { storesResolver } from './stores/resolve-stores.ts';
+
+// Open to anyone, and outside the limits: health for load balancers, and the playground page,
+// which a browser loads before it has a key to send.
+const PUBLIC_PATHS = new Set(['/api/health', '/', '/playground']);
+const isPublic = (path: string) => PUBLIC_PATHS.has(path);
 
 /** The whole gateway, runtime-neutral: every adapter serves this app with its own bindings. */
 export function createApp(deps: AppDeps = {}) {
   const app = new Hono<AppEnv>();
 
+  const stores = storesResolver(deps.createStores);
+
+  // Cheapest refusals first: nothing reads a body, or costs a store round trip, before the key
+  // is known to be good; the upstream is never called for a request refused here.
   app.use(requestContext(deps));
   app.use(accessLog());
-  app.use(
-    cors({
-      origin: (origin, c) => {
-        const allowed = c.get('config').CORS_ORIGINS;
-        return allowed.includes('*') || allowed.includes(origin) ? origin : null;
-      },
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Authorization', 'X-Api-Key', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'Retry-After'],
-      maxAge: 600,
-    }),
-  );
+  app.use(securityHeaders());
+  app.use(corsPolicy());
+  app.use(authenticate({ isPublic, streamLinkPrefix: '/api/streams/' }));
+  app.use(rateLimit({ stores, isPublic }));
+  app.use(tokenBudget({ stores, isPublic }));
   app.use(limitBodySize());
+  app.use(jsonHygiene());
+  app.use(modelPolicy());
 
   app.route('/api/health', healthRoute());
   app.route('/api/completions', completionsRoute());

@@ -12,9 +12,11 @@ type Family = {
   render(): string[];
 };
 
-const labelKey = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+const labelKey = (labels: Labels) =>
+  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 
-const escapeValue = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeValue = (value: string) =>
+  value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 const formatLabels = (labels: Labels, extra?: [string, string]) => {
   const pairs = Object.entries(labels);
@@ -34,7 +36,10 @@ export class Registry {
       name,
       help,
       type: 'counter',
-      render: () => [...series.values()].map(({ labels, value }) => `${name}${formatLabels(labels)} ${formatNumber(value)}`),
+      render: () =>
+        [...series.values()].map(
+          ({ labels, value }) => `${name}${formatLabels(labels)} ${formatNumber(value)}`,
+        ),
     });
     return {
       inc(labels: Labels = {}, by = 1) {
@@ -52,7 +57,10 @@ export class Registry {
       name,
       help,
       type: 'gauge',
-      render: () => [...series.values()].map(({ labels, value }) => `${name}${formatLabels(labels)} ${formatNumber(value)}`),
+      render: () =>
+        [...series.values()].map(
+          ({ labels, value }) => `${name}${formatLabels(labels)} ${formatNumber(value)}`,
+        ),
     });
     const add = (labels: Labels, by: number) => {
       const key = labelKey(labels);
@@ -102,7 +110,11 @@ export class Registry {
   /** The text exposition format, for `Content-Type: text/plain; version=0.0.4`. */
   render(): string {
     return this.#families
-      .flatMap((family) => [`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`, ...family.render()])
+      .flatMap((family) => [
+        `# HELP ${family.name} ${family.help}`,
+        `# TYPE ${family.name} ${family.type}`,
+        ...family.render(),
+      ])
       .join('\n')
       .concat('\n');
   }

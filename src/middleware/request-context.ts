@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app-env.ts';
 import { servicesResolver } from '../services.ts';
+import { clientIpOf } from './client-ip.ts';
 
 // Incoming ids are echoed into logs and headers, so only short, plain ones are honoured.
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -19,7 +20,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     c.set('bootedAt', bootedAt);
     c.set('startedAt', Date.now());
     c.set('shutdownSignal', deps.shutdownSignal ?? never);
-    c.set('clientIp', deps.clientAddress?.(c.req.raw) ?? 'unknown');
+    c.set('clientIp', clientIpOf(c.req.raw, deps.clientAddress?.(c.req.raw), config.TRUST_PROXY_HOPS));
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);

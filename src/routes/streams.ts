@@ -23,7 +23,7 @@ export function streamsRoute() {
   return new Hono<AppEnv>()
     .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
       const request = toChatRequest(c.req.valid('json'), c.get('config'));
-      const { token, ticket } = await c.get('streamTokens').sign({ request, keyId: null });
+      const { token, ticket } = await c.get('streamTokens').sign({ request, keyId: c.get('keyId') });
       const url = `/api/streams/${token}`;
       if (url.length > MAX_LINK_CHARS) {
         throw invalidRequest(

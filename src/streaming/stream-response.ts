@@ -23,6 +23,7 @@ export async function streamResponse(
 
   const body = await c.get('upstream').stream(request, upstream.signal);
   const writeLog = c.get('deferAccessLog')();
+  const recordUsage = c.get('recordUsage');
   const relay = relayStream({
     body,
     upstream,
@@ -31,7 +32,9 @@ export async function streamResponse(
     startedAt: c.get('startedAt'),
     format,
     prelude,
-    onEnd: ({ outcome, finishReason, usage, firstTokenMs, error }) =>
+    onEnd: async ({ outcome, finishReason, usage, firstTokenMs, error }) => {
+      // Charged before the stream closes, so the client's next request sees it (and Lambda runs it).
+      await recordUsage(usage);
       writeLog({
         outcome,
         model: request.model,
@@ -39,7 +42,8 @@ export async function streamResponse(
         usage,
         ttft_ms: firstTokenMs,
         ...(error ? { code: error.code, ...describeError(error.cause ?? error) } : {}),
-      }),
+      });
+    },
   });
   return c.body(relay, 200, SSE_HEADERS);
 }

@@ -28,7 +28,7 @@ beforeEach(async () => {
   );
 });
 
-const output = () => page.locator('#output').innerText();
+const output = async () => (await page.locator('#output').textContent()) ?? '';
 const state = () => page.evaluate(() => document.body.dataset.state);
 
 describe('the playground in Chromium', () => {
@@ -49,7 +49,7 @@ describe('the playground in Chromium', () => {
       const distinct = [...new Set(seen)].filter(Boolean);
       expect(distinct.length).toBeGreaterThanOrEqual(3);
       for (const text of distinct) expect(DEFAULT_REPLY.startsWith(text)).toBe(true);
-      expect(await page.locator('#usage').innerText()).toMatch(
+      expect(await page.locator('#usage').textContent()).toMatch(
         /12 prompt \+ 11 completion = 23 tokens \(stop\)/,
       );
       expect(gateway.upstream.requests.at(-1)?.body?.messages).toEqual([
@@ -79,7 +79,7 @@ describe('the playground in Chromium', () => {
     gateway.upstream.enqueue({ status: 429 });
     await page.click('#send');
     await page.waitForFunction(() => document.body.dataset.state === 'error');
-    expect(await page.locator('#error').innerText()).toContain('Fake upstream error 429');
+    expect(await page.locator('#error').textContent()).toContain('Fake upstream error 429');
   });
 
   it("runs the README's browser client as written", async () => {

@@ -8,21 +8,31 @@ export type MetricFamily = { name: string; type: string; help: string; samples: 
  * python3-prometheus-client), so the tests check the format against Prometheus' own reading.
  */
 export function parsePrometheus(text: string): Record<string, MetricFamily> {
-  const output = execFileSync('/usr/bin/python3', [new URL('./parse-prometheus.py', import.meta.url).pathname], {
-    input: text,
-    encoding: 'utf8',
-  });
+  const output = execFileSync(
+    '/usr/bin/python3',
+    [new URL('./parse-prometheus.py', import.meta.url).pathname],
+    {
+      input: text,
+      encoding: 'utf8',
+    },
+  );
   const families = JSON.parse(output) as MetricFamily[];
   return Object.fromEntries(families.map((family) => [family.name, family]));
 }
 
 /** The value of the one sample named `name` whose labels include `labels`. */
-export function sampleValue(families: Record<string, MetricFamily>, name: string, labels: Record<string, string> = {}) {
+export function sampleValue(
+  families: Record<string, MetricFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+) {
   const matches = Object.values(families)
     .flatMap((family) => family.samples)
     .filter(
-      (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+      (sample) =>
+        sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
     );
-  if (matches.length !== 1) throw new Error(`${matches.length} samples match ${name} ${JSON.stringify(labels)}`);
+  if (matches.length !== 1)
+    throw new Error(`${matches.length} samples match ${name} ${JSON.stringify(labels)}`);
   return matches[0]!.value;
 }

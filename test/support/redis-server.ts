@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+
+export type RedisServer = {
+  url: string;
+  port: number;
+  /** The running server's PID; undefined while it is stopped. */
+  readonly pid: number | undefined;
+  /** SIGKILL: Redis dies as in a crash, without closing its clients' connections politely. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty (nothing is persisted). */
+  restart(): Promise<void>;
+};
+
+/**
+ * A real `redis-server` (Debian's package; .ci/run installs it) on a free 127.0.0.1 port, with no
+ * persistence. It is stopped by its PID after the test file.
+ */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-redis-'));
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+    );
+    const failed = once(server, 'error').then(([error]) => {
+      throw new Error(`cannot start redis-server (apt-get install redis-server): ${error}`);
+    });
+    child = server;
+    // If the test process dies before afterAll, the server must not outlive it.
+    const orphaned = () => server.kill('SIGKILL');
+    process.once('exit', orphaned);
+    server.once('exit', () => process.off('exit', orphaned));
+    await Promise.race([waitForPong(port), failed]);
+  };
+
+  const stop = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = undefined;
+    if (!running?.pid || running.exitCode !== null) return;
+    const exited = once(running, 'exit');
+    process.kill(running.pid, signal);
+    await exited;
+  };
+
+  await start();
+  afterAll(async () => {
+    await stop('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child?.pid;
+    },
+    kill: () => stop('SIGKILL'),
+    restart: start,
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Polls with PING until the server answers PONG (it listens a moment after the process starts). */
+async function waitForPong(port: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.setTimeout(500, () => socket.destroy());
+      socket.once('error', () => resolve(false));
+      socket.once('close', () => resolve(false));
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => {
+        resolve(data.toString().startsWith('+PONG'));
+        socket.destroy();
+      });
+    });
+    if (answered) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,6 +1,7 @@
 import { MemoryStore } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
+import { memoryUsageStore } from '../usage/usage-store.ts';
 import type { Stores, TokenStore, TokenWindow } from './stores.ts';
 
 /**
@@ -13,6 +14,7 @@ export function memoryStores(config: Config): Stores {
     kind: 'memory',
     requests,
     tokens: memoryTokenStore(config.TOKEN_LIMIT_WINDOW_MS),
+    usage: memoryUsageStore(),
     async close() {
       requests.shutdown();
     },

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import { describeError, type Logger } from '../logger.ts';
+import { redisUsageStore } from '../usage/redis-usage-store.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from './stores.ts';
 
 /**
@@ -25,6 +26,7 @@ export function redisStores(config: Config, log: Logger): Stores {
     kind: 'redis',
     requests: guardedRequestStore(new RedisStore<AppEnv>({ client: scriptClient(redis), prefix }), run),
     tokens: redisTokenStore(redis, run, `${prefix}tokens:`, config.TOKEN_LIMIT_WINDOW_MS),
+    usage: redisUsageStore(redis, run, `${prefix}usage:`),
     async close() {
       run.closing = true;
       await redis.quit().catch(() => redis.disconnect());

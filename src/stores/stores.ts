@@ -2,6 +2,7 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { UsageStore } from '../usage/usage-store.ts';
 
 /** Tokens a client has spent in the current window, and when that window ends. */
 export type TokenWindow = { used: number; resetMs: number };
@@ -18,6 +19,8 @@ export type Stores = {
   /** hono-rate-limiter's store: request counts per window. */
   requests: Store<AppEnv>;
   tokens: TokenStore;
+  /** Who spent how many tokens, for GET /api/usage. */
+  usage: UsageStore;
   close(): Promise<void>;
 };
 

@@ -1,5 +1,7 @@
 import type { Bindings, Config } from './config.ts';
 import type { LogFields, Logger } from './logger.ts';
+import type { GatewayMetrics } from './metrics/gateway-metrics.ts';
+import type { UsageFacts } from './middleware/usage-accounting.ts';
 import type { StoreFactory } from './stores/stores.ts';
 import type { StreamTokens } from './stream-tokens.ts';
 import type { ChatUpstream } from './upstream/chat-upstream.ts';
@@ -27,6 +29,7 @@ export type Services = {
   log: Logger;
   upstream: ChatUpstream;
   streamTokens: StreamTokens;
+  metrics: GatewayMetrics;
   /** When this instance built its services, at its first request (Workers' clock is still at load). */
   bootedAt: number;
 };
@@ -42,8 +45,10 @@ export type AppEnv = {
     clientIp: string;
     /** The authenticated client key's id (a name or a hash prefix, never the key); null when open. */
     keyId: string | null;
-    /** Charges a finished request's usage to the client's token budget; never throws. */
-    recordUsage: (usage: { total_tokens: number } | null | undefined) => Promise<void>;
+    /** Charges a finished request's tokens to the client's token budget; never throws. */
+    chargeTokens: (usage: { total_tokens: number } | null | undefined) => Promise<void>;
+    /** Settles a completion's usage once: token budget, usage store, log line. Never throws. */
+    accountUsage: (facts: UsageFacts) => Promise<void>;
     startedAt: number;
     shutdownSignal: AbortSignal;
     /** Fields a route adds to its access log line (model, usage). */

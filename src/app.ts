@@ -12,6 +12,8 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { tokenBudget } from './middleware/token-budget.ts';
+import { usageAccounting } from './middleware/usage-accounting.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { completionsRoute } from './routes/completions.ts';
 import { healthRoute } from './routes/health.ts';
 import { playgroundRoute } from './routes/playground.ts';
@@ -21,7 +23,8 @@ import { storesResolver } from './stores/resolve-stores.ts';
 
 // Open to anyone, and outside the limits: health for load balancers, and the playground page,
 // which a browser loads before it has a key to send.
-const PUBLIC_PATHS = new Set(['/api/health', '/', '/playground']);
+// The operator's endpoints check ADMIN_API_KEY themselves, and stay outside client limits.
+const PUBLIC_PATHS = new Set(['/api/health', '/', '/playground', '/api/usage', '/metrics']);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path);
 
 /** The whole gateway, runtime-neutral: every adapter serves this app with its own bindings. */
@@ -39,6 +42,7 @@ export function createApp(deps: AppDeps = {}) {
   app.use(authenticate({ isPublic, streamLinkPrefix: '/api/streams/' }));
   app.use(rateLimit({ stores, isPublic }));
   app.use(tokenBudget({ stores, isPublic }));
+  app.use(usageAccounting({ stores, isPublic }));
   app.use(limitBodySize());
   app.use(jsonHygiene());
   app.use(modelPolicy());
@@ -47,6 +51,7 @@ export function createApp(deps: AppDeps = {}) {
   app.route('/api/completions', completionsRoute());
   app.route('/api/streams', streamsRoute());
   app.route('/v1', v1Route());
+  app.route('/', adminRoutes({ stores }));
   app.route('/', playgroundRoute());
 
   app.notFound((c) => renderError(c, notFound(c.req.path)));

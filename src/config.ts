@@ -77,6 +77,14 @@ const ConfigFields = z.object({
   ),
   STREAM_TOKEN_TTL_SECONDS: count(60),
   PLAYGROUND: z.preprocess(blankToUndefined, z.enum(['on', 'off']).optional()),
+  // Observability: docs/observability.md.
+  ADMIN_API_KEY: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  LOG_BODIES: z
+    .preprocess(blankToUndefined, z.enum(['true', 'false']).default('false'))
+    .transform((v) => v === 'true'),
+  METRICS_EMF: z
+    .preprocess(blankToUndefined, z.enum(['on', 'off']).default('off'))
+    .transform((v) => v === 'on'),
   LOG_LEVEL: z.preprocess(
     blankToUndefined,
     z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

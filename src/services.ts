@@ -1,6 +1,7 @@
 import type { AppDeps, Services } from './app-env.ts';
 import { type Bindings, type Config, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
 import { createStreamTokens } from './stream-tokens.ts';
 import { createUpstream } from './upstream/create-upstream.ts';
 
@@ -20,6 +21,7 @@ export function servicesResolver(deps: AppDeps): (bindings: Bindings) => Service
           secret: streamTokenSecret(config, log),
           ttlSeconds: config.STREAM_TOKEN_TTL_SECONDS,
         }),
+        metrics: createGatewayMetrics(),
         bootedAt: Date.now(),
       };
       built.set(bindings, services);

@@ -1,11 +1,14 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import type { AppEnv } from '../app-env.ts';
 import { toGatewayError } from '../errors.ts';
 import { describeError, type LogFields } from '../logger.ts';
+import { emfFields } from '../metrics/emf.ts';
 
 /**
- * One line per request. A stream takes the line over with `deferAccessLog` and writes it when it
- * ends, with its outcome and usage; everything else is logged when the response is ready.
+ * One line per request, and the metrics from the same facts. A stream takes the line over with
+ * `deferAccessLog` and writes it when it ends, with its outcome and usage; everything else is
+ * logged when the response is ready.
  */
 export function accessLog(): MiddlewareHandler<AppEnv> {
   return async function accessLog(c, next) {
@@ -14,18 +17,35 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     c.set('logFields', routeFields);
     const write = (fields: LogFields) => {
       const status = c.res.status;
-      const line = {
+      const route = routeOf(c);
+      const line: LogFields = {
         request_id: c.get('requestId'),
         method: c.req.method,
-        path: c.req.path,
+        // A stream link's path is its credential: the route stands in for it.
+        path: route.includes(':') ? route : c.req.path,
         status,
         client_ip: c.get('clientIp'),
         latency_ms: Date.now() - c.get('startedAt'),
         ...routeFields,
         ...fields,
       };
-      if (status >= 500 || fields.outcome === 'upstream_error') c.get('log').error('request', line);
-      else c.get('log').info('request', line);
+      const usage = line.usage as { prompt_tokens?: number; completion_tokens?: number } | null | undefined;
+      const facts = {
+        route,
+        method: c.req.method,
+        status,
+        latencyMs: line.latency_ms as number,
+        outcome: String(line.outcome),
+        code: line.code as string | null | undefined,
+        model: line.model as string | undefined,
+        ttftMs: line.ttft_ms as number | null | undefined,
+        promptTokens: usage?.prompt_tokens,
+        completionTokens: usage?.completion_tokens,
+      };
+      c.get('metrics').observe(facts);
+      const entry = c.get('config').METRICS_EMF ? { ...line, ...emfFields(facts) } : line;
+      if (status >= 500 || fields.outcome === 'upstream_error') c.get('log').error('request', entry);
+      else c.get('log').info('request', entry);
     };
     c.set('deferAccessLog', () => {
       deferred = true;
@@ -45,6 +65,12 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
         : { outcome: c.res.status >= 400 ? 'rejected' : 'ok' },
     );
   };
+}
+
+/** The matched route's pattern (low cardinality, no ids or tokens); `unmatched` for 404s. */
+function routeOf(c: Context<AppEnv>): string {
+  const route = routePath(c, -1);
+  return !route || route.includes('*') ? 'unmatched' : route;
 }
 
 function outcomeOf(status: number): string {

@@ -62,7 +62,7 @@ function warnOpen(c: Context<AppEnv>) {
 // RFC 6750's scheme is case-insensitive; the token is everything after it.
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-function presentedKey(headers: Headers): string | null {
+export function presentedKey(headers: Headers): string | null {
   const bearer = headers.get('authorization')?.match(BEARER)?.[1];
   return bearer || headers.get('x-api-key')?.trim() || null;
 }

@@ -12,11 +12,12 @@ const NO_BINDINGS = {};
 export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
   const servicesFor = servicesResolver(deps);
   return async function requestContext(c, next) {
-    const { config, log, upstream, streamTokens, bootedAt } = servicesFor(c.env ?? NO_BINDINGS);
+    const { config, log, upstream, streamTokens, metrics, bootedAt } = servicesFor(c.env ?? NO_BINDINGS);
     c.set('config', config);
     c.set('log', log);
     c.set('upstream', upstream);
     c.set('streamTokens', streamTokens);
+    c.set('metrics', metrics);
     c.set('bootedAt', bootedAt);
     c.set('startedAt', Date.now());
     c.set('shutdownSignal', deps.shutdownSignal ?? never);

@@ -4,7 +4,6 @@ import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { type Stores, StoreUnavailableError, type TokenStore, type TokenWindow } from '../stores/stores.ts';
-import type { ChatUpstream } from '../upstream/chat-upstream.ts';
 import { limitKeyOf, whenStoreFails } from './limit-policy.ts';
 
 type Options = {
@@ -18,8 +17,8 @@ const noCharge = async () => {};
 
 /**
  * TOKEN_LIMIT_MAX tokens per TOKEN_LIMIT_WINDOW_MS per client. A request is refused (429) when the
- * budget is already spent; it is charged afterwards with the usage the upstream reported: JSON
- * completions here, through the upstream client, and streams when they end (`recordUsage`).
+ * budget is already spent; it is charged afterwards, through `chargeTokens`, with the usage that
+ * usage accounting settles for every completion (JSON or stream, reported or estimated).
  * Requests already running when the budget runs out still finish, so it can be overshot by them.
  */
 export function tokenBudget({ stores, isPublic }: Options): MiddlewareHandler<AppEnv> {
@@ -27,7 +26,7 @@ export function tokenBudget({ stores, isPublic }: Options): MiddlewareHandler<Ap
     const config = c.get('config');
     const limit = config.TOKEN_LIMIT_MAX;
     if (!limit || isPublic(c.req.path)) {
-      c.set('recordUsage', noCharge);
+      c.set('chargeTokens', noCharge);
       return next();
     }
     const tokens = stores(config, c.get('log')).tokens;
@@ -39,9 +38,7 @@ export function tokenBudget({ stores, isPublic }: Options): MiddlewareHandler<Ap
       whenStoreFails(c, error);
     }
     if (window) checkBudget(c, limit, config.TOKEN_LIMIT_WINDOW_MS, window);
-    const recordUsage = charger(c, tokens, clientKey);
-    c.set('recordUsage', recordUsage);
-    c.set('upstream', metered(c.get('upstream'), recordUsage));
+    c.set('chargeTokens', charger(c, tokens, clientKey));
     await next();
   };
 }
@@ -73,19 +70,5 @@ function charger(c: Context<AppEnv>, tokens: TokenStore, clientKey: string) {
         c.get('log').error('usage_not_charged', { request_id: c.get('requestId'), ...describeError(error) });
       }
     }
-  };
-}
-
-/** Charges JSON completions where their usage arrives, whichever route asked for them. */
-function metered(upstream: ChatUpstream, recordUsage: (usage: Usage) => Promise<void>): ChatUpstream {
-  return {
-    mode: upstream.mode,
-    async complete(request, signal) {
-      const completion = await upstream.complete(request, signal);
-      await recordUsage(completion.usage);
-      return completion;
-    },
-    stream: (request, signal) => upstream.stream(request, signal),
-    models: (signal) => upstream.models(signal),
   };
 }

@@ -20,7 +20,6 @@ export function completionsRoute() {
         finish_reason: choice?.finish_reason ?? null,
         usage: completion.usage ?? null,
       };
-      Object.assign(c.get('logFields'), { model: result.model, usage: result.usage });
       return c.json(result);
     })
     .post('/stream', requireJson, validateJson(CompletionRequest), (c) =>

@@ -24,7 +24,6 @@ export function v1Route() {
         );
       }
       const completion = await c.get('upstream').complete(request, c.req.raw.signal);
-      Object.assign(c.get('logFields'), { model: completion.model, usage: completion.usage ?? null });
       return c.json(completion);
     })
     .get('/models', async (c) =>

@@ -22,6 +22,8 @@ export type StreamSummary = {
   usage: Usage | null;
   /** Milliseconds from the request's start to the first content delta. */
   firstTokenMs: number | null;
+  /** The content relayed, for estimating usage when the upstream reported none. */
+  completionText: string;
   error: GatewayError | null;
 };
 
@@ -69,6 +71,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     finishReason: null,
     usage: null,
     firstTokenMs: null,
+    completionText: '',
     error: null,
   };
   let out = '';
@@ -88,8 +91,11 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
       if (chunk.usage) summary.usage = chunk.usage;
       const choice = chunk.choices?.[0];
       if (choice?.finish_reason) summary.finishReason = choice.finish_reason;
-      if (summary.firstTokenMs === null && choice?.delta?.content)
-        summary.firstTokenMs = Date.now() - startedAt;
+      const content = choice?.delta?.content;
+      if (content) {
+        if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
+        summary.completionText += content;
+      }
       const text = format.chunk(chunk, data);
       if (text) out += text;
     },

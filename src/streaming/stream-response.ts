@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { describeError } from '../logger.ts';
 import type { ChatRequest } from '../upstream/chat-upstream.ts';
+import { estimateUsage } from '../usage/estimate-tokens.ts';
 import { type FrameFormat, relayStream } from './relay-stream.ts';
 import { SSE_HEADERS } from './sse-frames.ts';
 import { StopReason } from './stop-reason.ts';
@@ -23,7 +24,9 @@ export async function streamResponse(
 
   const body = await c.get('upstream').stream(request, upstream.signal);
   const writeLog = c.get('deferAccessLog')();
-  const recordUsage = c.get('recordUsage');
+  const { activeStreams } = c.get('metrics');
+  const logBodies = c.get('config').LOG_BODIES;
+  activeStreams.inc();
   const relay = relayStream({
     body,
     upstream,
@@ -32,15 +35,20 @@ export async function streamResponse(
     startedAt: c.get('startedAt'),
     format,
     prelude,
-    onEnd: async ({ outcome, finishReason, usage, firstTokenMs, error }) => {
-      // Charged before the stream closes, so the client's next request sees it (and Lambda runs it).
-      await recordUsage(usage);
+    onEnd: async ({ outcome, finishReason, usage, firstTokenMs, completionText, error }) => {
+      activeStreams.dec();
+      // A stream cut short (client gone, upstream failure, timeout) never got the usage chunk:
+      // it is still accounted, with the prompt and the completion actually relayed, as estimated.
+      await c.get('accountUsage')({
+        model: request.model,
+        usage: usage ?? (await estimateUsage(request, completionText)),
+        estimated: !usage,
+      });
       writeLog({
         outcome,
-        model: request.model,
         finish_reason: finishReason,
-        usage,
         ttft_ms: firstTokenMs,
+        ...(logBodies ? { prompt: request.messages, completion: completionText } : {}),
         ...(error ? { code: error.code, ...describeError(error.cause ?? error) } : {}),
       });
     },

@@ -15,6 +15,8 @@ type GatewayErrorInit = {
   param?: string | null;
   headers?: Record<string, string>;
   cause?: unknown;
+  /** Whose failure it is: the gateway refusing, the upstream failing, or the client leaving. */
+  origin?: 'gateway' | 'upstream' | 'client';
 };
 
 /** The one error family of the gateway; `onError` and the SSE relay render it. */
@@ -25,6 +27,7 @@ export class GatewayError extends Error {
   readonly code: string | null;
   readonly param: string | null;
   readonly headers: Record<string, string>;
+  readonly origin: 'gateway' | 'upstream' | 'client';
 
   constructor(init: GatewayErrorInit) {
     super(init.message, { cause: init.cause });
@@ -33,6 +36,7 @@ export class GatewayError extends Error {
     this.code = init.code ?? null;
     this.param = init.param ?? null;
     this.headers = init.headers ?? {};
+    this.origin = init.origin ?? 'gateway';
   }
 
   toBody(): ErrorBody {
@@ -76,6 +80,7 @@ export const timeoutError = (ms: number) =>
     type: 'timeout_error',
     code: 'upstream_timeout',
     message: `The upstream model sent nothing for ${ms} ms`,
+    origin: 'upstream',
   });
 
 export const shuttingDown = () =>
@@ -102,6 +107,7 @@ export const upstreamUnavailable = (cause: unknown, detail: string) =>
     code: 'upstream_unavailable',
     message: `The upstream model service failed: ${detail}`,
     cause,
+    origin: 'upstream',
   });
 
 /** Inside a stream, anything not already classified is the upstream breaking off, not our bug. */
@@ -122,6 +128,7 @@ export function toGatewayError(error: unknown): GatewayError {
       code: 'client_closed_request',
       message: 'The client closed the request',
       cause: error,
+      origin: 'client',
     });
   }
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
@@ -131,6 +138,7 @@ export function toGatewayError(error: unknown): GatewayError {
       code: 'upstream_timeout',
       message: 'The upstream model timed out',
       cause: error,
+      origin: 'upstream',
     });
   }
   if (error instanceof OpenAI.APIConnectionError) return upstreamUnavailable(error, 'connection failed');
@@ -166,6 +174,7 @@ function fromUpstreamStatus(error: InstanceType<typeof OpenAI.APIError>): Gatewa
       message: text(upstream.message) ?? 'The upstream model is rate limiting requests',
       headers: retryAfter ? { 'Retry-After': retryAfter } : {},
       cause: error,
+      origin: 'upstream',
     });
   }
   if (status !== undefined && PASSED_THROUGH.has(status)) {
@@ -181,6 +190,7 @@ function fromUpstreamStatus(error: InstanceType<typeof OpenAI.APIError>): Gatewa
           ? 'The gateway could not authenticate with the upstream model service'
           : (text(upstream.message) ?? `The upstream model rejected the request (${status})`),
       cause: error,
+      origin: 'upstream',
     });
   }
   return upstreamUnavailable(error, status ? `status ${status}` : 'no response');

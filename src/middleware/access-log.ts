@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { AppEnv } from '../app-env.ts';
-import { toGatewayError } from '../errors.ts';
+import { type GatewayError, toGatewayError } from '../errors.ts';
 import { describeError, type LogFields } from '../logger.ts';
 import { emfFields } from '../metrics/emf.ts';
 
@@ -58,7 +58,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     write(
       error
         ? {
-            outcome: outcomeOf(error.status),
+            outcome: outcomeOf(error),
             code: error.code,
             ...(error.status >= 500 ? describeError(error.cause ?? error) : { message: error.message }),
           }
@@ -73,9 +73,8 @@ function routeOf(c: Context<AppEnv>): string {
   return !route || route.includes('*') ? 'unmatched' : route;
 }
 
-function outcomeOf(status: number): string {
-  if (status === 499) return 'client_aborted';
-  if (status === 504) return 'timeout';
-  if (status >= 500 || status === 429) return 'upstream_error';
-  return 'rejected';
+function outcomeOf({ origin, status }: GatewayError): string {
+  if (origin === 'client') return 'client_aborted';
+  if (origin === 'upstream') return status === 504 ? 'timeout' : 'upstream_error';
+  return status >= 500 ? 'error' : 'rejected';
 }

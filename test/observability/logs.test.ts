@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { ALICE, bearer, KEY_BINDINGS } from '../access/fixtures.ts';
+import { readSse } from '../support/sse.ts';
+import { chat, startGateway } from '../support/start-gateway.ts';
+
+const ADMIN = 'admin-key-0123456789abcdef';
+const PROMPT = 'my secret plan is purple-elephant-42';
+const bindings = { ...KEY_BINDINGS, ADMIN_API_KEY: ADMIN, RATE_LIMIT_MAX: '0' };
+
+describe('request logs', () => {
+  it('write one JSON line per request, field by field, for JSON and streamed completions', async () => {
+    const gateway = await startGateway({ bindings });
+    await gateway.post('/api/completions', chat('hi', { model: 'gpt-4.1' }), {
+      headers: { ...bearer(ALICE), 'x-request-id': 'log-json' },
+    });
+    await readSse(
+      await gateway.post('/api/completions/stream', chat(), {
+        headers: { ...bearer(ALICE), 'x-request-id': 'log-stream' },
+      }),
+    );
+    const json = gateway.logs.filter((line) => line.request_id === 'log-json');
+    expect(json).toHaveLength(1);
+    expect(json[0]).toEqual({
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      level: 'info',
+      event: 'request',
+      request_id: 'log-json',
+      method: 'POST',
+      path: '/api/completions',
+      status: 200,
+      client_ip: '127.0.0.1',
+      latency_ms: expect.any(Number),
+      key_id: 'alice',
+      model: 'gpt-4.1',
+      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage_estimated: false,
+      outcome: 'ok',
+    });
+    const stream = gateway.logs.filter((line) => line.request_id === 'log-stream');
+    expect(stream).toHaveLength(1);
+    expect(stream[0]).toEqual({
+      time: expect.any(String),
+      level: 'info',
+      event: 'request',
+      request_id: 'log-stream',
+      method: 'POST',
+      path: '/api/completions/stream',
+      status: 200,
+      client_ip: '127.0.0.1',
+      latency_ms: expect.any(Number),
+      key_id: 'alice',
+      model: 'gpt-4o-mini',
+      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage_estimated: false,
+      outcome: 'ok',
+      finish_reason: 'stop',
+      ttft_ms: expect.any(Number),
+    });
+    expect(stream[0]?.ttft_ms as number).toBeLessThanOrEqual(stream[0]?.latency_ms as number);
+  });
+
+  it('name the outcome of refused, failed and timed-out requests', async () => {
+    const gateway = await startGateway({ bindings: { ...bindings, REQUEST_TIMEOUT: '300' } });
+    const send = (id: string, body: unknown, headers: Record<string, string> = bearer(ALICE)) =>
+      gateway.post('/api/completions', body, { headers: { ...headers, 'x-request-id': id } });
+    await send('no-key', chat(), {});
+    await send('invalid', { messages: [] });
+    gateway.upstream.enqueue({ status: 500 });
+    await send('upstream-500', chat());
+    gateway.upstream.enqueue({ hang: 'before-headers' });
+    await send('timeout', chat());
+    const outcome = (id: string) => gateway.logs.find((line) => line.request_id === id);
+    expect(outcome('no-key')).toMatchObject({
+      status: 401,
+      outcome: 'rejected',
+      code: 'missing_api_key',
+      level: 'info',
+    });
+    expect(outcome('invalid')).toMatchObject({
+      status: 400,
+      outcome: 'rejected',
+      code: 'invalid_value',
+      key_id: 'alice',
+    });
+    expect(outcome('upstream-500')).toMatchObject({ status: 502, outcome: 'upstream_error', level: 'error' });
+    expect(outcome('upstream-500')?.error).toBeDefined();
+    expect(outcome('timeout')).toMatchObject({ status: 504, outcome: 'timeout' });
+  });
+
+  it('never contain a key, a prompt or a completion unless LOG_BODIES=true', async () => {
+    const gateway = await startGateway({ bindings });
+    await gateway.post('/api/completions', chat(PROMPT), { headers: bearer(ALICE) });
+    await readSse(await gateway.post('/api/completions/stream', chat(PROMPT), { headers: bearer(ALICE) }));
+    await gateway.post('/api/completions', chat(PROMPT), { headers: bearer('sk-wrong-key-0000000000000') });
+    await fetch(`${gateway.url}/api/usage`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const link = await (await gateway.post('/api/streams', chat(PROMPT), { headers: bearer(ALICE) })).json();
+    await readSse(await fetch(`${gateway.url}${link.url}`));
+
+    const text = gateway.logs.map((line) => JSON.stringify(line)).join('\n');
+    for (const secret of [
+      ALICE,
+      'sk-wrong-key',
+      ADMIN,
+      'sk-test-upstream-key',
+      PROMPT,
+      'fake upstream',
+      link.url.split('/').at(-1),
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(gateway.logs.some((line) => line.path === '/api/streams/:token')).toBe(true);
+
+    const verbose = await startGateway({ bindings: { ...bindings, LOG_BODIES: 'true' } });
+    await readSse(
+      await verbose.post('/api/completions/stream', chat(PROMPT), {
+        headers: { ...bearer(ALICE), 'x-request-id': 'bodies' },
+      }),
+    );
+    const line = verbose.logs.find((entry) => entry.request_id === 'bodies');
+    expect(JSON.stringify(line?.prompt)).toContain(PROMPT);
+    expect(line?.completion).toBe('Hello from the fake upstream. It streams one word per chunk.');
+    expect(JSON.stringify(verbose.logs)).not.toContain(ALICE);
+  });
+
+  it('follow LOG_LEVEL', async () => {
+    const gateway = await startGateway({ bindings: { LOG_LEVEL: 'warn' } });
+    await gateway.post('/api/completions', chat());
+    gateway.upstream.enqueue({ status: 503 });
+    await gateway.post('/api/completions', chat());
+    expect(gateway.logs.map((line) => line.level)).toEqual(['error']);
+  });
+
+  it('carry CloudWatch Embedded Metric Format with METRICS_EMF=on', async () => {
+    const gateway = await startGateway({ bindings: { METRICS_EMF: 'on' } });
+    await readSse(
+      await gateway.post('/api/completions/stream', chat(), { headers: { 'x-request-id': 'emf' } }),
+    );
+    const line = gateway.logs.find((entry) => entry.request_id === 'emf') as Record<string, unknown> & {
+      _aws: {
+        Timestamp: number;
+        CloudWatchMetrics: {
+          Namespace: string;
+          Dimensions: string[][];
+          Metrics: { Name: string; Unit: string }[];
+        }[];
+      };
+    };
+    const [directive] = line._aws.CloudWatchMetrics;
+    expect(directive?.Namespace).toBe('OpenAIGateway');
+    expect(directive?.Dimensions).toEqual([['route'], ['model']]);
+    expect(line.route).toBe('/api/completions/stream');
+    expect(line.model).toBe('gpt-4o-mini');
+    // Every metric the directive names is a number at the top level of the line, as EMF requires.
+    for (const metric of directive?.Metrics ?? []) expect(typeof line[metric.Name]).toBe('number');
+    expect(directive?.Metrics.map((metric) => metric.Name)).toEqual(
+      expect.arrayContaining([
+        'requests',
+        'request_latency_ms',
+        'ttft_ms',
+        'prompt_tokens',
+        'completion_tokens',
+      ]),
+    );
+    expect(line.prompt_tokens).toBe(12);
+  });
+});

@@ -31,44 +31,33 @@ export class Registry {
   readonly #families: Family[] = [];
 
   counter(name: string, help: string) {
-    const series = new Map<string, { labels: Labels; value: number }>();
-    this.#families.push({
-      name,
-      help,
-      type: 'counter',
-      render: () =>
-        [...series.values()].map(
-          ({ labels, value }) => `${name}${formatLabels(labels)} ${formatNumber(value)}`,
-        ),
-    });
-    return {
-      inc(labels: Labels = {}, by = 1) {
-        const key = labelKey(labels);
-        const entry = series.get(key);
-        if (entry) entry.value += by;
-        else series.set(key, { labels, value: by });
-      },
-    };
+    const add = this.#values(name, help, 'counter');
+    return { inc: (labels: Labels = {}, by = 1) => add(labels, by) };
   }
 
   gauge(name: string, help: string) {
+    const add = this.#values(name, help, 'gauge');
+    return { inc: (labels: Labels = {}) => add(labels, 1), dec: (labels: Labels = {}) => add(labels, -1) };
+  }
+
+  /** One number per label set: what counters and gauges both are. */
+  #values(name: string, help: string, type: 'counter' | 'gauge') {
     const series = new Map<string, { labels: Labels; value: number }>();
     this.#families.push({
       name,
       help,
-      type: 'gauge',
+      type,
       render: () =>
         [...series.values()].map(
           ({ labels, value }) => `${name}${formatLabels(labels)} ${formatNumber(value)}`,
         ),
     });
-    const add = (labels: Labels, by: number) => {
+    return (labels: Labels, by: number) => {
       const key = labelKey(labels);
       const entry = series.get(key);
       if (entry) entry.value += by;
       else series.set(key, { labels, value: by });
     };
-    return { inc: (labels: Labels = {}) => add(labels, 1), dec: (labels: Labels = {}) => add(labels, -1) };
   }
 
   histogram(name: string, help: string, buckets: number[]) {

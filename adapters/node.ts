@@ -31,7 +31,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   // Redis-backed limits when REDIS_URL is set: Node can open the connection, Workers cannot.
   const stores = nodeStores();
   const app = createApp({
-    shutdownSignal: stopping.signal,
+    shutdownSignal: () => stopping.signal,
     writeLog: options.writeLog,
     clientAddress: (request) => addresses.get(request),
     createStores: stores.create,

@@ -10,8 +10,11 @@ import type { ChatUpstream } from './upstream/chat-upstream.ts';
 export type AppDeps = {
   /** Where log lines go; stdout by default. */
   writeLog?: (line: string) => void;
-  /** Aborts when the process is shutting down: open streams end with an error event. */
-  shutdownSignal?: AbortSignal;
+  /**
+   * The signal that ends a request's open stream early, with an error event: the Node server's
+   * shutdown, or a Lambda invocation's approaching deadline. Asked once per request.
+   */
+  shutdownSignal?: (request: Request) => AbortSignal | undefined;
   /**
    * The client's address as the runtime saw it (Node socket, Lambda request context, Workers
    * CF-Connecting-IP). Each adapter supplies its own; headers a client can forge are not used here.

@@ -20,7 +20,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     c.set('metrics', metrics);
     c.set('bootedAt', bootedAt);
     c.set('startedAt', Date.now());
-    c.set('shutdownSignal', deps.shutdownSignal ?? never);
+    c.set('shutdownSignal', deps.shutdownSignal?.(c.req.raw) ?? never);
     c.set('clientIp', clientIpOf(c.req.raw, deps.clientAddress?.(c.req.raw), config.TRUST_PROXY_HOPS));
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();

@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import {
-  type GatewayError,
+  GatewayError,
   shuttingDown,
   timeoutError,
   toGatewayError,
@@ -126,7 +126,11 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     const reason = upstream.signal.aborted ? upstream.signal.reason : undefined;
     if (reason === StopReason.clientGone) return end(controller, 'client_aborted');
-    if (reason === StopReason.shutdown) return end(controller, 'shutdown', shuttingDown());
+    if (reason === StopReason.shutdown) {
+      // The adapter may say why (a Lambda deadline); a plain abort is the server shutting down.
+      const why = shutdownSignal.reason instanceof GatewayError ? shutdownSignal.reason : shuttingDown();
+      return end(controller, 'shutdown', why);
+    }
     if (reason === StopReason.timeout) return end(controller, 'timeout', timeoutError(idleTimeoutMs));
     if (!sawDone && !summary.finishReason) {
       return end(controller, 'upstream_error', upstreamUnavailable(undefined, 'the stream ended early'));

@@ -1,0 +1,64 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { Hono } from 'hono';
+import { defaultIsContentTypeBinary, handle } from 'hono/aws-lambda';
+import { createApp } from '../src/app.ts';
+import { type Bindings, loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { streamingHandler } from './lambda/stream-handler.ts';
+
+/**
+ * AWS Lambda entry, bundled to dist/lambda/index.mjs (`npm run build:lambda`). `handler` streams
+ * through a Function URL in RESPONSE_STREAM mode; `apiGatewayHandler` answers API Gateway REST
+ * (v1) and HTTP API (v2) events whole, as API Gateway buffers responses anyway.
+ */
+
+// An execution environment's variables never change: read them once, at cold start.
+const bindings: Bindings = { ...process.env };
+// A bad variable fails the init, naming it, rather than every request after it.
+const config = loadConfig(bindings);
+// Bare JSON lines: the runtime's console would prefix time, request id and level, hiding the JSON from CloudWatch.
+const writeLog = (line: string) => void process.stdout.write(`${line}\n`);
+const log = createLogger(config.LOG_LEVEL, writeLog);
+// Limits shared across instances need Redis; ioredis is only loaded (a cold-start cost) when one is set.
+const createStores = config.REDIS_URL
+  ? (await import('../src/stores/node-stores.ts')).nodeStores().create
+  : undefined;
+
+// Handed over beside each request: the client's address, and the invocation's deadline, so
+// streams still open just before the function times out end with an error event and a log line.
+const addresses = new WeakMap<Request, string>();
+const deadlines = new WeakMap<Request, AbortSignal>();
+const app = createApp({
+  writeLog,
+  clientAddress: (request) => addresses.get(request),
+  createStores,
+  shutdownSignal: (request) => deadlines.get(request),
+});
+
+export const handler = streamingHandler({
+  log,
+  fetch(request, { event, executionContext, deadline }) {
+    addresses.set(request, event.requestContext.http.sourceIp);
+    deadlines.set(request, deadline);
+    return app.fetch(request, bindings, executionContext);
+  },
+});
+
+type ApiGatewayEnv = {
+  Bindings: {
+    requestContext: APIGatewayProxyEvent['requestContext'] | APIGatewayProxyEventV2['requestContext'];
+  };
+};
+
+// Stock `handle` hands the app the event as its env: this bridge hands it the bindings, and the address.
+const apiGateway = new Hono<ApiGatewayEnv>().all('*', (c) => {
+  const context = c.env.requestContext;
+  const address = 'http' in context ? context.http.sourceIp : context.identity?.sourceIp;
+  if (address) addresses.set(c.req.raw, address);
+  return app.fetch(c.req.raw, bindings);
+});
+
+export const apiGatewayHandler = handle(apiGateway, {
+  // Stock counts text/event-stream as binary and base64-encodes it, which a REST API passes on as is.
+  isContentTypeBinary: (type) => !type.startsWith('text/') && defaultIsContentTypeBinary(type),
+});

@@ -1,0 +1,219 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_REPLY, startFakeUpstream } from '../support/fake-upstream.ts';
+import { CLIENT_IP, functionUrlEvent, type HttpRequest } from '../support/lambda-events.ts';
+import { buildBundle, startLambdaFunction } from '../support/lambda-function.ts';
+import { contentOf, readSse, sseEvents } from '../support/sse.ts';
+import { chat, waitFor } from '../support/start-gateway.ts';
+
+// The deployed file, run by the real aws-lambda-ric against a local Runtime API.
+const taskRoot = await buildBundle();
+const upstream = await startFakeUpstream();
+afterAll(() => upstream.close());
+const fn = await startLambdaFunction({
+  taskRoot,
+  env: {
+    NODE_ENV: 'test',
+    OPENAI_API_KEY: 'sk-test-upstream-key',
+    OPENAI_BASE_URL: upstream.baseURL,
+    REQUEST_TIMEOUT: '2000',
+    CORS_ORIGINS: 'https://app.example.com',
+  },
+});
+const words = DEFAULT_REPLY.match(/\S+\s*/g) ?? [];
+
+const invoke = (request: HttpRequest, options?: { timeoutMs?: number }) =>
+  fn.invoke(functionUrlEvent(request), options);
+const postStream = (body: unknown, extra: Partial<HttpRequest> = {}, options?: { timeoutMs?: number }) =>
+  invoke({ path: '/api/completions/stream', body, ...extra }, options);
+
+describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
+  it('streams SSE behind a prelude with status, SSE headers and no hop-by-hop headers', async () => {
+    const invocation = postStream(chat());
+    const response = await invocation.response;
+    expect(invocation.postHeaders['lambda-runtime-function-response-mode']).toBe('streaming');
+    expect(invocation.postHeaders['content-type']).toBe(
+      'application/vnd.awslambda.http-integration-response',
+    );
+    const prelude = JSON.parse(invocation.prelude ?? '{}');
+    expect(prelude.statusCode).toBe(200);
+    expect(prelude.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(prelude.headers['cache-control']).toContain('no-cache');
+    expect(prelude.headers['x-request-id']).toMatch(/\S/);
+    expect(Object.keys(prelude.headers)).not.toContain('transfer-encoding');
+    expect(Object.keys(prelude.headers)).not.toContain('connection');
+
+    expect(response.status).toBe(200);
+    const raw = await response.text();
+    const usage = { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length };
+    expect(raw).toBe(
+      [
+        ...words.map((word) => `data: ${JSON.stringify({ content: word })}\n\n`),
+        `event: usage\ndata: ${JSON.stringify({ finish_reason: 'stop', usage })}\n\n`,
+        'data: [DONE]\n\n',
+      ].join(''),
+    );
+    expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: false });
+    await invocation.settled;
+  });
+
+  it('sends each delta as it arrives: many chunks, spread over the stream', async () => {
+    upstream.enqueue({ chunkDelayMs: 60 });
+    const invocation = postStream(chat());
+    const events = await readSse(await invocation.response);
+    const deltas = events.filter((event) => event.event === 'message' && event.data !== '[DONE]');
+    expect(deltas).toHaveLength(words.length);
+    expect(invocation.chunks.length).toBeGreaterThanOrEqual(words.length);
+    const first = invocation.chunks[0]?.at ?? 0;
+    const last = invocation.chunks.at(-1)?.at ?? 0;
+    expect(last - first).toBeGreaterThan(60 * (words.length - 3));
+    // The first words reached the Runtime API while the upstream was still writing.
+    const upstreamRequest = upstream.requests.at(-1);
+    await upstreamRequest?.done;
+    expect(first).toBeLessThan(Date.now() - 60 * (words.length - 3));
+  });
+
+  it('answers a request that fails validation with 400 JSON in the prelude', async () => {
+    const invocation = postStream({ messages: [] });
+    const response = await invocation.response;
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    const body = await response.json();
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: expect.anything() });
+    await invocation.settled;
+  });
+
+  it('maps an upstream 500 before the stream began to a 502 JSON error', async () => {
+    upstream.enqueue({ status: 500 });
+    const response = await postStream(chat()).response;
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.type).toBe('upstream_error');
+  });
+
+  it('ends the stream with an error event when the upstream fails after headers', async () => {
+    upstream.enqueue({ errorEvent: true, afterChunks: 2 });
+    const invocation = postStream(chat());
+    const events = await readSse(await invocation.response);
+    expect(contentOf(events.slice(0, 2))).toBe(words.slice(0, 2).join(''));
+    expect(events.at(-1)?.event).toBe('error');
+    expect(JSON.parse(events.at(-1)?.data ?? '')).toEqual({
+      error: {
+        message: expect.stringContaining('upstream'),
+        type: 'upstream_error',
+        param: null,
+        code: 'upstream_unavailable',
+      },
+    });
+    expect(events.some((event) => event.data === '[DONE]')).toBe(false);
+    expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: false });
+    await invocation.settled;
+  });
+
+  it('serves the JSON endpoint through the same streaming handler', async () => {
+    const response = await invoke({ path: '/api/completions', body: chat() }).response;
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect((await response.json()).content).toBe(DEFAULT_REPLY);
+  });
+
+  it('reads a base64 body and the cookies Function URLs move out of the headers', async () => {
+    const response = await postStream(chat('hi'), { base64: true, cookies: ['a=1', 'b=2'] }).response;
+    expect(response.status).toBe(200);
+    expect(contentOf(await readSse(response))).toBe(DEFAULT_REPLY);
+  });
+
+  it('answers a CORS preflight with a 204 prelude and no body', async () => {
+    const invocation = invoke({
+      method: 'OPTIONS',
+      path: '/api/completions/stream',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    const response = await invocation.response;
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(invocation.chunks).toHaveLength(0);
+    await invocation.settled;
+  });
+
+  it("logs the request context's source IP, not a forwarded header the client can forge", async () => {
+    const invocation = invoke({
+      path: '/api/completions',
+      body: chat(),
+      headers: { 'x-request-id': 'lambda-ip-1', 'x-forwarded-for': '203.0.113.9' },
+    });
+    await (await invocation.response).text();
+    await invocation.settled;
+    const line = fn.logs.find((entry) => entry.request_id === 'lambda-ip-1');
+    expect(line).toMatchObject({ event: 'request', client_ip: CLIENT_IP, status: 200 });
+  });
+
+  it('writes the access log line of a stream before the invocation ends', async () => {
+    const invocation = postStream(chat(), { headers: { 'x-request-id': 'lambda-log-1' } });
+    await (await invocation.response).text();
+    await invocation.settled;
+    expect(fn.logs.filter((line) => line.request_id === 'lambda-log-1')).toEqual([
+      expect.objectContaining({ status: 200, outcome: 'ok', usage: expect.objectContaining({}) }),
+    ]);
+  });
+
+  it('settles the invocation as soon as the response has ended', async () => {
+    const invocation = postStream(chat());
+    await (await invocation.response).text();
+    await invocation.finished;
+    const ended = Date.now();
+    await invocation.settled;
+    // Far below REQUEST_TIMEOUT (2 s here): no idle timer or open upstream call holds it.
+    expect(Date.now() - ended).toBeLessThan(500);
+  });
+
+  it('ends a stream still open near the function timeout with an error event, and logs it', async () => {
+    upstream.enqueue({ chunkDelayMs: 150 });
+    const started = Date.now();
+    const invocation = postStream(
+      chat(),
+      { headers: { 'x-request-id': 'lambda-deadline-1' } },
+      { timeoutMs: 1_800 },
+    );
+    const events = await readSse(await invocation.response);
+    expect(Date.now() - started).toBeLessThan(1_800);
+    expect(events.filter((event) => event.event === 'message').length).toBeLessThan(words.length);
+    expect(events.at(-1)?.event).toBe('error');
+    expect(JSON.parse(events.at(-1)?.data ?? '').error.code).toBe('function_timeout');
+    await invocation.settled;
+    expect(Date.now() - started).toBeLessThan(1_800);
+    await waitFor(() => upstream.requests.at(-1)?.aborted === true);
+    expect(fn.logs.find((line) => line.request_id === 'lambda-deadline-1')?.outcome).toBe('shutdown');
+  });
+});
+
+describe('Lambda Function URL handler when the runtime connection drops', () => {
+  it('aborts the upstream call and logs the stream as client_aborted', async () => {
+    // Its own instance: aws-lambda-ric 4.0.2 exits on an unhandled "socket hang up" when the
+    // Runtime API drops a streamed response, which is also what a real sandbox would do.
+    const dropping = await startLambdaFunction({
+      taskRoot,
+      env: { OPENAI_API_KEY: 'sk-test-upstream-key', OPENAI_BASE_URL: upstream.baseURL },
+    });
+    upstream.enqueue({ chunkDelayMs: 80 });
+    const invocation = dropping.invoke(
+      functionUrlEvent({
+        path: '/api/completions/stream',
+        body: chat(),
+        headers: { 'x-request-id': 'lambda-drop-1' },
+      }),
+    );
+    const events = sseEvents(await invocation.response);
+    await events.next();
+    await events.next();
+    const upstreamRequest = upstream.requests.at(-1);
+    invocation.disconnect();
+    await waitFor(() => upstreamRequest?.aborted === true, 2_000);
+    expect(upstreamRequest?.chunksSent).toBeLessThan(words.length);
+    await waitFor(() => dropping.logs.some((line) => line.request_id === 'lambda-drop-1'), 2_000);
+    expect(dropping.logs.find((line) => line.request_id === 'lambda-drop-1')?.outcome).toBe('client_aborted');
+    expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: true });
+  });
+});

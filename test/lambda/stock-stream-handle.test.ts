@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { functionUrlEvent, type HttpRequest } from '../support/lambda-events.ts';
+import { buildBundle, type LambdaFunction, startLambdaFunction } from '../support/lambda-function.ts';
+import { readSse } from '../support/sse.ts';
+import { waitFor } from '../support/start-gateway.ts';
+
+// Each gap of hono/aws-lambda's streamHandle, shown on one fixture app served by the stock handler
+// and by adapters/lambda/stream-handler.ts, both bundled and run under aws-lambda-ric.
+const taskRoot = await buildBundle(fileURLToPath(new URL('./fixtures/gap-app.ts', import.meta.url)));
+const start = (handler: 'stock' | 'ours') => startLambdaFunction({ taskRoot, handler: `index.${handler}` });
+const [stock, ours] = await Promise.all([start('stock'), start('ours')]);
+
+const call = async (fn: LambdaFunction, request: HttpRequest) => {
+  const invocation = fn.invoke(functionUrlEvent(request));
+  const response = await invocation.response;
+  return { invocation, response, text: await response.text() };
+};
+
+describe('hono/aws-lambda streamHandle gaps, and the adapter closing them', () => {
+  it("stock hands the app the Lambda event as its env; ours hands it the runtime's bindings", async () => {
+    expect(JSON.parse((await call(stock, { path: '/env' })).text).keys).toEqual([
+      'context',
+      'event',
+      'requestContext',
+    ]);
+    expect(JSON.parse((await call(ours, { path: '/env' })).text).keys).toEqual(['FROM']);
+  });
+
+  it('stock puts hop-by-hop headers in the prelude; ours leaves them out', async () => {
+    const before = await call(stock, { path: '/sse' });
+    expect(JSON.parse(before.invocation.prelude ?? '{}').headers).toMatchObject({
+      'transfer-encoding': 'chunked',
+      connection: 'keep-alive',
+    });
+    const after = await call(ours, { path: '/sse' });
+    const headers = JSON.parse(after.invocation.prelude ?? '{}').headers;
+    expect(headers['content-type']).toBe('text/event-stream');
+    expect(headers).not.toHaveProperty('transfer-encoding');
+    expect(headers).not.toHaveProperty('connection');
+    expect(after.text).toBe(before.text);
+  });
+
+  it('stock answers an event it cannot read with a 200 octet-stream text; ours with a 400 JSON prelude', async () => {
+    const malformed = { path: '/env', headers: { 'x-broken': 'line\nbreak' } };
+    const before = await call(stock, malformed);
+    expect(before.invocation.prelude).toBeUndefined();
+    expect(before.response.status).toBe(200);
+    expect(before.response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(before.text).toBe('Internal Server Error');
+    const after = await call(ours, malformed);
+    expect(after.response.status).toBe(400);
+    expect(JSON.parse(after.text).error.type).toBe('invalid_request_error');
+  });
+
+  it('stock fails work handed to waitUntil; ours runs it before the invocation settles', async () => {
+    expect((await call(stock, { path: '/after' })).response.status).toBe(500);
+    const { invocation, response, text } = await call(ours, { path: '/after' });
+    expect([response.status, text]).toEqual([200, 'ok']);
+    expect(ours.logs.some((line) => line.event === 'work_done')).toBe(false);
+    await invocation.settled;
+    expect(ours.logs.some((line) => line.event === 'work_done')).toBe(true);
+  });
+
+  it('stock crashes the runtime when the body fails after headers; ours ends with an error event', async () => {
+    const crashing = await start('stock');
+    crashing.invoke(functionUrlEvent({ path: '/fails' }));
+    expect(await crashing.exited).not.toBe(0);
+
+    const invocation = ours.invoke(functionUrlEvent({ path: '/fails' }));
+    const events = await readSse(await invocation.response);
+    expect(events.map((event) => event.event)).toEqual(['message', 'message', 'error']);
+    expect(JSON.parse(events.at(-1)?.data ?? '')).toEqual({
+      error: { message: 'Internal server error', type: 'server_error', param: null, code: 'internal_error' },
+    });
+    await invocation.settled;
+  });
+
+  it('stock leaves the body running when the response stream drops; ours cancels it', async () => {
+    for (const [handler, cancelled] of [
+      ['stock', false],
+      ['ours', true],
+    ] as const) {
+      const fn = await start(handler);
+      const invocation = fn.invoke(functionUrlEvent({ path: '/slow' }));
+      const reader = (await invocation.response).body?.getReader();
+      await reader?.read();
+      invocation.disconnect();
+      // aws-lambda-ric itself exits on the dropped connection (an unhandled "socket hang up").
+      await fn.exited;
+      if (cancelled) await waitFor(() => fn.logs.some((line) => line.event === 'body_cancelled'));
+      expect(fn.logs.some((line) => line.event === 'body_cancelled')).toBe(cancelled);
+    }
+  });
+});

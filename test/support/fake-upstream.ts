@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
  * A fake OpenAI-compatible upstream: a real HTTP server on 127.0.0.1 speaking OpenAI's wire
  * format (chat completion JSON, `chat.completion.chunk` SSE, the usage chunk, `[DONE]`, error
  * bodies), scriptable per request. Used by the tests, by `bench/`, and by hand:
- *   node test/support/fake-upstream.ts --port 4010 [--delay-ms 30]
+ *   node test/support/fake-upstream.ts --port 4010 [--delay-ms 30] [--fast]
  */
 
 export type Scenario = {
@@ -33,6 +33,13 @@ export type Scenario = {
   errorEvent?: boolean;
   /** Ignore `stream_options.include_usage` (some compatible servers never send usage). */
   omitUsage?: boolean;
+  /**
+   * Throughput mode for `bench/`: each distinct reply is rendered once and cached, and a stream is
+   * written in one corked burst, so the fake spends as little of the shared CPU as it can.
+   * Ids and `created` are then fixed per rendering; `chunkDelayMs` and the mid-stream failure
+   * options are ignored (`status`, `hang: 'before-headers'` and `firstByteDelayMs` still apply).
+   */
+  fast?: boolean;
 };
 
 export type RecordedRequest = {
@@ -164,6 +171,11 @@ async function handle(
     completion_tokens: tokens.length,
     total_tokens: promptTokens + tokens.length,
   };
+  if (scenario.fast) {
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+    const includeUsage = streamOptions?.include_usage === true && !scenario.omitUsage;
+    return writeFast(res, record, { model, tokens, finishReason, usage, includeUsage }, body.stream === true);
+  }
   const id = `chatcmpl-fake-${requests.length}`;
   const created = Math.floor(record.startedAt / 1000);
 
@@ -237,6 +249,83 @@ async function handle(
   res.end('data: [DONE]\n\n');
 }
 
+type Reply = {
+  model: string;
+  tokens: string[];
+  finishReason: string;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  includeUsage: boolean;
+};
+
+const rendered = new Map<string, { json: Buffer; frames: Buffer[] }>();
+
+/** The same wire format as the paced path, rendered once per distinct reply. */
+function render(reply: Reply) {
+  const key = JSON.stringify(reply);
+  let hit = rendered.get(key);
+  if (hit) return hit;
+  const { model, tokens, finishReason, usage, includeUsage } = reply;
+  const id = 'chatcmpl-fake-fast';
+  const created = Math.floor(Date.now() / 1000);
+  const base = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake' };
+  const chunk = (delta: object, finish: string | null = null) =>
+    JSON.stringify({
+      ...base,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+  const events = [
+    chunk({ role: 'assistant', content: '', refusal: null }),
+    ...tokens.map((token) => chunk({ content: token })),
+    chunk({}, finishReason),
+    ...(includeUsage ? [JSON.stringify({ ...base, choices: [], usage })] : []),
+    '[DONE]',
+  ];
+  const json = JSON.stringify({
+    id,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: tokens.join(''), refusal: null },
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
+    usage,
+    system_fingerprint: 'fp_fake',
+  });
+  hit = { json: Buffer.from(json), frames: events.map((data) => Buffer.from(`data: ${data}\n\n`)) };
+  if (rendered.size >= 64) rendered.clear();
+  rendered.set(key, hit);
+  return hit;
+}
+
+function writeFast(res: ServerResponse, record: RecordedRequest, reply: Reply, stream: boolean) {
+  const { json, frames } = render(reply);
+  if (!stream) {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': json.length,
+      'x-request-id': 'req_fake',
+    });
+    return void res.end(json);
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-request-id': 'req_fake',
+  });
+  // One chunked-encoding chunk per event, as a server flushing per token sends, but in one writev.
+  res.cork();
+  for (const bytes of frames) res.write(bytes);
+  res.uncork();
+  record.chunksSent = reply.tokens.length;
+  res.end();
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -278,9 +367,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (import.meta.main) {
   const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: { port: { type: 'string' }, 'delay-ms': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { port: { type: 'string' }, 'delay-ms': { type: 'string' }, fast: { type: 'boolean' } },
+  });
   const fake = await startFakeUpstream(
-    { chunkDelayMs: Number(values['delay-ms'] ?? 30) },
+    { chunkDelayMs: Number(values['delay-ms'] ?? 30), fast: values.fast ?? false },
     { port: Number(values.port ?? 0) },
   );
   console.log(`fake upstream: OPENAI_BASE_URL=${fake.baseURL}`);

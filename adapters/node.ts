@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { nodeStores } from '../src/stores/node-stores.ts';
+import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
 
 export type NodeGateway = {
   url: string;
@@ -32,16 +33,26 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const stores = nodeStores();
   const app = createApp({
     shutdownSignal: () => stopping.signal,
-    writeLog: options.writeLog,
+    // Straight to stdout: console.log formats its arguments first, a cost on every request.
+    writeLog: options.writeLog ?? ((line) => void process.stdout.write(`${line}\n`)),
     clientAddress: (request) => addresses.get(request),
     createStores: stores.create,
   });
 
+  // Production servers run long enough to pay this once, up front (tests and dev load it lazily).
+  if (config.NODE_ENV === 'production') await preloadTokenizer();
+
   const hostname = options.hostname ?? config.HOST;
   const server = serve({
-    fetch: (request, { incoming }) => {
+    fetch: async (request, { incoming }) => {
       if (incoming.socket.remoteAddress) addresses.set(request, incoming.socket.remoteAddress);
-      return app.fetch(request, bindings);
+      const response = await app.fetch(request, bindings);
+      // Without a length or chunked encoding, @hono/node-server waits a timer tick for more body
+      // before it writes the headers: a stream's first frame would wait with them.
+      if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+        response.headers.set('transfer-encoding', 'chunked');
+      }
+      return response;
     },
     hostname,
     port: options.port ?? config.PORT,

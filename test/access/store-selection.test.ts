@@ -11,7 +11,11 @@ async function bundledFiles(entry: string, platform: 'neutral' | 'node') {
     format: 'esm',
     platform,
     ...(platform === 'neutral'
-      ? { conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], external: ['node:*', 'cloudflare:*'] }
+      ? {
+          conditions: ['workerd', 'worker', 'browser'],
+          mainFields: ['module', 'main'],
+          external: ['node:*', 'cloudflare:*'],
+        }
       : { packages: 'bundle' as const }),
     logLevel: 'silent',
   });

@@ -1,28 +1,36 @@
 import type { ExecutionContext } from 'hono';
-import { createApp } from '../src/app.ts';
-import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
+import { type App, createApp } from '../src/app.ts';
+import { type Bindings, type Config, ConfigError, loadConfig } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
+import { type CountersNamespace, workersStores } from './workers/workers-stores.ts';
 
-const app = createApp({
-  // Cloudflare's edge sets CF-Connecting-IP on every request that reaches a Worker, overwriting
-  // any value the client sent; unlike X-Forwarded-For it cannot be forged.
-  clientAddress: (request) => request.headers.get('cf-connecting-ip') ?? undefined,
-});
+// wrangler requires every Durable Object class to be exported from the entry module.
+export { GatewayCounters } from './workers/gateway-counters.ts';
+
+/** The Worker's env: the app's string bindings, and the Durable Object binding from wrangler.toml. */
+type WorkersEnv = Bindings & { COUNTERS?: CountersNamespace };
+
+// Cloudflare's edge sets CF-Connecting-IP on every request that reaches a Worker, overwriting
+// any value the client sent; unlike X-Forwarded-For it cannot be forged.
+const clientAddress = (request: Request) => request.headers.get('cf-connecting-ip') ?? undefined;
 
 // Whatever LOG_LEVEL says: it may be the bad variable.
 const log = createLogger('error');
 
+const apps = new WeakMap<WorkersEnv, App>();
+
 /**
- * The Workers entry: `env` (vars and secrets) is the app's bindings, one object per isolate.
- * Workers has no start-up that could refuse a bad variable, so each request checks (memoised per
- * `env`, so once per isolate when the variables are good): the client gets a JSON 500 that names
- * nothing, the log names the variable.
+ * The Workers entry: `env` (vars, secrets, the COUNTERS binding) is the app's bindings, one object
+ * per isolate. Workers has no start-up that could refuse a bad variable, so each request checks
+ * (memoised per `env`, so once per isolate when the variables are good): the client gets a JSON
+ * 500 that names nothing, the log names the variable.
  */
 export default {
-  fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+  fetch(request: Request, env: WorkersEnv, ctx: ExecutionContext) {
+    let app: App;
     try {
-      loadConfig(env);
+      app = appFor(env);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       return misconfigured(error);
@@ -30,6 +38,31 @@ export default {
     return app.fetch(request, env, ctx);
   },
 };
+
+/** The app for one env: limits in the COUNTERS Durable Object when it is bound, else in memory. */
+function appFor(env: WorkersEnv): App {
+  const config = loadConfig(env);
+  let app = apps.get(env);
+  if (app) return app;
+  if (config.REDIS_URL) {
+    throw new ConfigError(
+      'REDIS_URL is set, but a Worker cannot open a Redis connection: unset it. ' +
+        'Limits are shared through the COUNTERS Durable Object binding (wrangler.toml) instead',
+    );
+  }
+  if (!env.COUNTERS) warnNotShared(config);
+  app = createApp({ clientAddress, createStores: env.COUNTERS && workersStores(env.COUNTERS) });
+  apps.set(env, app);
+  return app;
+}
+
+function warnNotShared(config: Config) {
+  createLogger(config.LOG_LEVEL).warn('limit_store_not_shared', {
+    message:
+      'No COUNTERS Durable Object binding: rate limits, token budgets and usage are counted per ' +
+      'isolate, so a client gets each limit once per isolate. Add the binding (see wrangler.toml).',
+  });
+}
 
 function misconfigured(error: ConfigError): Response {
   log.error('config_error', { message: error.message });

@@ -22,7 +22,7 @@ export type AppDeps = {
   clientAddress?: (request: Request) => string | undefined;
   /**
    * Builds the stores rate limits and token budgets share (src/stores/node-stores.ts: Redis when
-   * REDIS_URL is set). Only runtimes that can open TCP sockets pass one; without it, memory.
+   * REDIS_URL is set; adapters/workers/workers-stores.ts: a Durable Object). Without one, memory.
    */
   createStores?: StoreFactory;
 };

@@ -15,7 +15,7 @@ export interface TokenStore {
 
 /** The state limits share: one process's memory, or a Redis every instance talks to. */
 export type Stores = {
-  kind: 'memory' | 'redis';
+  kind: 'memory' | 'redis' | 'durable-object';
   /** hono-rate-limiter's store: request counts per window. */
   requests: Store<AppEnv>;
   tokens: TokenStore;
@@ -24,7 +24,7 @@ export type Stores = {
   close(): Promise<void>;
 };
 
-/** Chosen by the adapter: only runtimes that can open TCP connections can offer Redis. */
+/** Chosen by the adapter: Redis where TCP sockets exist (Node, Lambda), a Durable Object on Workers. */
 export type StoreFactory = (config: Config, log: Logger) => Stores;
 
 /**

@@ -30,15 +30,30 @@ export type TestWorker = {
   post(path: string, body: unknown, init?: RequestInit): Promise<Response>;
 };
 
+type StartOptions = {
+  vars?: Record<string, string>;
+  upstreamDefaults?: Scenario;
+  /** Another worker's fake upstream, to count what both sent; the worker that started it stops it. */
+  upstream?: FakeUpstream;
+  /** Over wrangler.toml's: the worker's name, entry module (from the repository root), bindings. */
+  name?: string;
+  entrypoint?: string;
+  bindings?: Record<string, Record<string, unknown>>;
+  /**
+   * The dev registry directory through which workers started with the same one reach each other's
+   * Durable Objects (`script_name`); wrangler's default is one per user, shared by every session.
+   */
+  registry?: string;
+};
+
 /**
  * adapters/workers.ts in workerd, built and served by wrangler from the project's wrangler.toml as
  * `wrangler dev` does, on 127.0.0.1, with `vars` over the file's [vars]. The fake upstream runs in
  * this process and the worker calls it over a real socket. Both stop after the test file.
  */
-export async function startWorker(
-  options: { vars?: Record<string, string>; upstreamDefaults?: Scenario } = {},
-): Promise<TestWorker> {
-  const upstream = await startFakeUpstream(options.upstreamDefaults);
+export async function startWorker(options: StartOptions = {}): Promise<TestWorker> {
+  const ownUpstream = !options.upstream;
+  const upstream = options.upstream ?? (await startFakeUpstream(options.upstreamDefaults));
   const logs: Record<string, unknown>[] = [];
   const runtimeMessages: RuntimeMessage[] = [];
   const vars: Record<string, string> = {
@@ -56,7 +71,7 @@ export async function startWorker(
       const disposed = worker?.dispose();
       await Promise.race([disposed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     } finally {
-      await upstream.close();
+      if (ownUpstream) await upstream.close();
     }
     // dispose() kills both workerd processes (wrangler's proxy and the worker's own); if it did not,
     // kill the ones this file started, and say so.
@@ -66,13 +81,21 @@ export async function startWorker(
   });
   worker = await unstable_startWorker({
     config: WRANGLER_CONFIG,
-    bindings: Object.fromEntries(
-      Object.entries(vars).map(([name, value]) => [
-        name,
-        { type: /KEY|SECRET/.test(name) ? 'secret_text' : 'plain_text', value },
-      ]),
-    ),
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.entrypoint
+      ? { entrypoint: fileURLToPath(new URL(`../../../${options.entrypoint}`, import.meta.url)) }
+      : {}),
+    bindings: {
+      ...Object.fromEntries(
+        Object.entries(vars).map(([name, value]) => [
+          name,
+          { type: /KEY|SECRET/.test(name) ? 'secret_text' : 'plain_text', value },
+        ]),
+      ),
+      ...options.bindings,
+    },
     dev: {
+      ...(options.registry ? { registry: options.registry } : {}),
       server: { hostname: '127.0.0.1', port: 0 },
       inspector: false,
       watch: false,

@@ -1,0 +1,178 @@
+import { DurableObject, type DurableObjectState } from 'cloudflare:workers';
+import { type Counters, countersOf, HOUR_MS, type UsageRecord } from '../../src/usage/usage-store.ts';
+
+/** A client's requests in its current window: hono-rate-limiter's count, and the time left. */
+export type Hits = { totalHits: number; resetMs: number };
+
+export type UsageRow = { keyId: string; model: string; counters: Counters };
+
+// As long as the Redis store keeps usage: the usage API can look back over this span.
+const USAGE_RETENTION_HOURS = 35 * 24;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS hits (
+    key TEXT PRIMARY KEY, count INTEGER NOT NULL, reset_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS tokens (
+    key TEXT PRIMARY KEY, slot INTEGER NOT NULL, used INTEGER NOT NULL, ends_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS usage (
+    hour INTEGER NOT NULL, key_id TEXT NOT NULL, model TEXT NOT NULL,
+    requests INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, estimated_requests INTEGER NOT NULL,
+    PRIMARY KEY (hour, key_id, model));
+`;
+
+/**
+ * The counters every isolate shares (docs/workers.md, "Shared state"). One object per client key
+ * holds that client's request window and token window; one object named `usage` holds usage per
+ * hour, key and model. Each method runs alone on its object and its SQL is synchronous, so a
+ * read-modify-write is atomic without a transaction: the same guarantee Redis's scripts give.
+ */
+export class GatewayCounters extends DurableObject {
+  /** The alarm this instance last set; 0 after a restart, so the first write sets it again. */
+  #alarmAt = 0;
+  #prunedHour = 0;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    this.ctx.storage.sql.exec(SCHEMA);
+  }
+
+  /** hono-rate-limiter's increment, as its Redis script does it: a window starts at the first hit. */
+  async incrementHits(key: string, windowMs: number): Promise<Hits> {
+    const now = Date.now();
+    const row = this.#sql<{ count: number; reset_at: number }>(
+      `INSERT INTO hits (key, count, reset_at) VALUES (?1, 1, ?2 + ?3)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN reset_at <= ?2 THEN 1 ELSE count + 1 END,
+         reset_at = CASE WHEN reset_at <= ?2 THEN ?2 + ?3 ELSE reset_at END
+       RETURNING count, reset_at`,
+      key,
+      now,
+      windowMs,
+    ).one();
+    await this.#expireAt(row.reset_at);
+    return { totalHits: row.count, resetMs: row.reset_at - now };
+  }
+
+  getHits(key: string): Hits | undefined {
+    const now = Date.now();
+    const [row] = this.#sql<{ count: number; reset_at: number }>(
+      'SELECT count, reset_at FROM hits WHERE key = ? AND reset_at > ?',
+      key,
+      now,
+    ).toArray();
+    return row && { totalHits: row.count, resetMs: row.reset_at - now };
+  }
+
+  /** Never below zero, and never into a window that has ended (as MemoryStore and RedisStore). */
+  decrementHits(key: string): void {
+    this.#sql(
+      'UPDATE hits SET count = count - 1 WHERE key = ? AND count > 0 AND reset_at > ?',
+      key,
+      Date.now(),
+    );
+  }
+
+  resetHits(key: string): void {
+    this.#sql('DELETE FROM hits WHERE key = ?', key);
+  }
+
+  /** Token windows are fixed and aligned to the epoch, as in the memory and Redis stores. */
+  usedTokens(key: string, windowMs: number): { used: number; resetMs: number } {
+    const now = Date.now();
+    const slot = Math.floor(now / windowMs);
+    const [row] = this.#sql<{ used: number }>(
+      'SELECT used FROM tokens WHERE key = ? AND slot = ?',
+      key,
+      slot,
+    ).toArray();
+    return { used: row?.used ?? 0, resetMs: (slot + 1) * windowMs - now };
+  }
+
+  async chargeTokens(key: string, tokens: number, windowMs: number): Promise<void> {
+    const slot = Math.floor(Date.now() / windowMs);
+    const endsAt = (slot + 1) * windowMs;
+    this.#sql(
+      `INSERT INTO tokens (key, slot, used, ends_at) VALUES (?1, ?2, ?3, ?4)
+       ON CONFLICT (key) DO UPDATE SET
+         used = CASE WHEN slot = ?2 THEN used + ?3 ELSE ?3 END, slot = ?2, ends_at = ?4`,
+      key,
+      slot,
+      tokens,
+      endsAt,
+    );
+    await this.#expireAt(endsAt);
+  }
+
+  recordUsage(record: UsageRecord): void {
+    const hour = Math.floor(record.time / HOUR_MS);
+    const add = countersOf(record);
+    this.#sql(
+      `INSERT INTO usage VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (hour, key_id, model) DO UPDATE SET
+         requests = requests + ?4, prompt_tokens = prompt_tokens + ?5,
+         completion_tokens = completion_tokens + ?6, estimated_requests = estimated_requests + ?7`,
+      hour,
+      record.keyId,
+      record.model,
+      add.requests,
+      add.prompt_tokens,
+      add.completion_tokens,
+      add.estimated_requests,
+    );
+    if (hour > this.#prunedHour) {
+      this.#sql('DELETE FROM usage WHERE hour < ?', hour - USAGE_RETENTION_HOURS);
+      this.#prunedHour = hour;
+    }
+  }
+
+  /** Rows for the hours that overlap [from, to); the caller sums them (src/usage/usage-store.ts). */
+  usageRows(from: number, to: number): UsageRow[] {
+    const rows = this.#sql<{
+      key_id: string;
+      model: string;
+      requests: number;
+      prompt_tokens: number;
+      completion_tokens: number;
+      estimated_requests: number;
+    }>(
+      `SELECT key_id, model, requests, prompt_tokens, completion_tokens, estimated_requests
+       FROM usage WHERE hour >= ? AND hour < ?`,
+      Math.floor(from / HOUR_MS),
+      Math.ceil(to / HOUR_MS),
+    ).toArray();
+    return rows.map(({ key_id, model, ...counters }) => ({ keyId: key_id, model, counters }));
+  }
+
+  /**
+   * Windows that ended are deleted, as Redis expires their keys. An object left with nothing live
+   * (a client that stopped calling) deletes all its storage, so one object per client address
+   * does not keep storage, or its bill, forever.
+   */
+  async alarm(): Promise<void> {
+    const now = Date.now();
+    this.#sql('DELETE FROM hits WHERE reset_at <= ?', now);
+    this.#sql('DELETE FROM tokens WHERE ends_at <= ?', now);
+    const { next, usage } = this.#sql<{ next: number | null; usage: number }>(
+      `SELECT (SELECT max(t) FROM (SELECT reset_at AS t FROM hits UNION ALL SELECT ends_at FROM tokens))
+                AS next, (SELECT count(*) FROM usage) AS usage`,
+    ).one();
+    this.#alarmAt = 0;
+    if (next !== null) await this.#expireAt(next);
+    else if (!usage) {
+      await this.ctx.storage.deleteAll();
+      this.ctx.storage.sql.exec(SCHEMA);
+    }
+  }
+
+  /** One alarm, at the latest expiry: moved only when a window reaches past it. */
+  async #expireAt(time: number): Promise<void> {
+    if (time <= this.#alarmAt) return;
+    this.#alarmAt = time;
+    await this.ctx.storage.setAlarm(time);
+  }
+
+  #sql<Row extends Record<string, number | string | null>>(query: string, ...bindings: (number | string)[]) {
+    return this.ctx.storage.sql.exec<Row>(query, ...bindings);
+  }
+}

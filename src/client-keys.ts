@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { Config } from './config.ts';
+import * as z from './zod-mini.ts';
 
 /** One configured client key: its secret (GATEWAY_API_KEYS) or its SHA-256 (GATEWAY_API_KEY_HASHES). */
 export type ClientKeySpec = { name: string | null } & ({ key: string } | { sha256: string });
@@ -17,12 +17,13 @@ const MIN_KEY_LENGTH = 16;
  * `value`. Error messages name the entry by position only, so no key reaches a log.
  */
 export const clientKeyList = (form: 'key' | 'sha256') =>
-  z
-    .string()
-    .optional()
-    .transform((text, ctx): ClientKeySpec[] => {
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((text, ctx): ClientKeySpec[] => {
       const specs: ClientKeySpec[] = [];
       const names = new Set<string>();
+      // zod/mini hands a transform the parse payload, which has no addIssue: issues go on its list.
+      const addIssue = (message: string) => ctx.issues.push({ code: 'custom', message, input: text });
       const entries = (text ?? '').split(',').map((entry) => entry.trim());
       for (const [index, entry] of entries.entries()) {
         if (!entry) continue;
@@ -31,14 +32,14 @@ export const clientKeyList = (form: 'key' | 'sha256') =>
           form === 'key'
             ? value.length < MIN_KEY_LENGTH && `is shorter than ${MIN_KEY_LENGTH} characters`
             : !SHA256_HEX.test(value) && 'is not 64 hex digits (the SHA-256 of a key, e.g. from sha256sum)';
-        if (problem) ctx.addIssue({ code: 'custom', message: `entry ${index + 1} ${problem}` });
-        if (name && names.has(name))
-          ctx.addIssue({ code: 'custom', message: `the name ${name} is used twice` });
+        if (problem) addIssue(`entry ${index + 1} ${problem}`);
+        if (name && names.has(name)) addIssue(`the name ${name} is used twice`);
         if (name) names.add(name);
         specs.push(form === 'key' ? { name, key: value } : { name, sha256: value.toLowerCase() });
       }
       return specs;
-    });
+    }),
+  );
 
 /** `alice:sk-...` names a key; a key that itself contains ':' therefore needs a name in front. */
 function splitName(entry: string): { name: string | null; value: string } {

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { clientKeyList } from './client-keys.ts';
+import * as z from './zod-mini.ts';
 
 /** What every runtime hands the app: string variables (process.env, Lambda env, Workers vars and secrets). */
 export type Bindings = Record<string, unknown>;
@@ -7,99 +7,107 @@ export type Bindings = Record<string, unknown>;
 const blankToUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
-const optionalString = z.preprocess(blankToUndefined, z.string().trim().optional());
+/** A blank variable counts as unset, so it gets the default. */
+const orDefault = <T extends z.core.SomeType>(schema: T, fallback: z.core.util.NoUndefined<z.output<T>>) =>
+  z.preprocess(blankToUndefined, z._default(schema, fallback));
+
+const optionalString = z.preprocess(blankToUndefined, z.optional(z.string().check(z.trim())));
 
 const milliseconds = (fallback: number) =>
-  z.preprocess(blankToUndefined, z.coerce.number().int().positive().default(fallback));
+  orDefault(z.coerce.number().check(z.int(), z.positive()), fallback);
 
-const count = (fallback: number) =>
-  z.preprocess(blankToUndefined, z.coerce.number().int().positive().default(fallback));
+const count = (fallback: number) => orDefault(z.coerce.number().check(z.int(), z.positive()), fallback);
 
 /** 0 turns the feature off. */
-const countOrOff = (fallback: number) =>
-  z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(fallback));
+const countOrOff = (fallback: number) => orDefault(z.coerce.number().check(z.int(), z.minimum(0)), fallback);
 
 const commaList = z.preprocess(
   blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value) =>
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value) =>
       (value ?? '')
         .split(',')
         .map((item) => item.trim())
         .filter(Boolean),
     ),
+  ),
 );
 
 const ConfigFields = z.object({
-  NODE_ENV: z.preprocess(
-    blankToUndefined,
-    z.enum(['development', 'production', 'test']).default('development'),
-  ),
-  HOST: z.preprocess(blankToUndefined, z.string().trim().min(1).default('127.0.0.1')),
-  PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  NODE_ENV: orDefault(z.enum(['development', 'production', 'test']), 'development'),
+  HOST: orDefault(z.string().check(z.trim(), z.minLength(1)), '127.0.0.1'),
+  PORT: orDefault(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), 3000),
   OPENAI_API_KEY: optionalString,
-  OPENAI_BASE_URL: z.preprocess(blankToUndefined, z.url().optional()),
-  DEFAULT_MODEL: z.preprocess(blankToUndefined, z.string().trim().min(1).default('gpt-4o-mini')),
+  OPENAI_BASE_URL: z.preprocess(blankToUndefined, z.optional(z.url())),
+  DEFAULT_MODEL: orDefault(z.string().check(z.trim(), z.minLength(1)), 'gpt-4o-mini'),
   REQUEST_TIMEOUT: milliseconds(30_000),
   // A browser sends its Origin without a path or trailing slash: any other form would never match.
-  CORS_ORIGINS: commaList.refine(
-    (origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)),
-    'each entry must be * or an exact origin such as https://app.example.com (no path, no trailing slash)',
+  CORS_ORIGINS: commaList.check(
+    z.refine(
+      (origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)),
+      'each entry must be * or an exact origin such as https://app.example.com (no path, no trailing slash)',
+    ),
   ),
   RATE_LIMIT_WINDOW_MS: milliseconds(60_000),
   RATE_LIMIT_MAX: countOrOff(60),
   // Access control and limits: docs/access-control.md.
-  GATEWAY_API_KEYS: optionalString.pipe(clientKeyList('key')),
-  GATEWAY_API_KEY_HASHES: optionalString.pipe(clientKeyList('sha256')),
+  GATEWAY_API_KEYS: z.pipe(optionalString, clientKeyList('key')),
+  GATEWAY_API_KEY_HASHES: z.pipe(optionalString, clientKeyList('sha256')),
   TRUST_PROXY_HOPS: countOrOff(0),
   TOKEN_LIMIT_WINDOW_MS: milliseconds(60_000),
   TOKEN_LIMIT_MAX: countOrOff(0),
   REDIS_URL: z.preprocess(
     blankToUndefined,
-    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    z.optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
   ),
-  REDIS_PREFIX: z.preprocess(blankToUndefined, z.string().trim().min(1).default('gateway:')),
+  REDIS_PREFIX: orDefault(z.string().check(z.trim(), z.minLength(1)), 'gateway:'),
   REDIS_TIMEOUT_MS: milliseconds(500),
-  REDIS_FAILURE_POLICY: z.preprocess(blankToUndefined, z.enum(['open', 'closed']).default('open')),
+  REDIS_FAILURE_POLICY: orDefault(z.enum(['open', 'closed']), 'open'),
   ALLOWED_MODELS: commaList,
   MAX_TOKENS_CAP: countOrOff(0),
-  MAX_TOKENS_RULE: z.preprocess(blankToUndefined, z.enum(['clamp', 'reject']).default('clamp')),
+  MAX_TOKENS_RULE: orDefault(z.enum(['clamp', 'reject']), 'clamp'),
   MAX_MESSAGES: count(200),
   // About 100k tokens at OpenAI's rule of thumb of 4 characters per token.
   MAX_PROMPT_CHARS: count(400_000),
   MAX_BODY_BYTES: count(1_048_576),
-  MOCK_TOKEN_DELAY_MS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(25)),
+  MOCK_TOKEN_DELAY_MS: orDefault(z.coerce.number().check(z.int(), z.minimum(0)), 25),
   SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
-  STREAM_TOKEN_SECRET: optionalString.pipe(
-    z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  STREAM_TOKEN_SECRET: z.pipe(
+    optionalString,
+    z.optional(
+      z.string().check(z.minLength(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)')),
+    ),
   ),
   STREAM_TOKEN_TTL_SECONDS: count(60),
-  PLAYGROUND: z.preprocess(blankToUndefined, z.enum(['on', 'off']).optional()),
+  PLAYGROUND: z.preprocess(blankToUndefined, z.optional(z.enum(['on', 'off']))),
   // Observability: docs/observability.md.
-  ADMIN_API_KEY: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
-  LOG_BODIES: z
-    .preprocess(blankToUndefined, z.enum(['true', 'false']).default('false'))
-    .transform((v) => v === 'true'),
-  METRICS_EMF: z
-    .preprocess(blankToUndefined, z.enum(['on', 'off']).default('off'))
-    .transform((v) => v === 'on'),
-  LOG_LEVEL: z.preprocess(
-    blankToUndefined,
-    z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  ADMIN_API_KEY: z.pipe(
+    optionalString,
+    z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
   ),
+  LOG_BODIES: z.pipe(
+    orDefault(z.enum(['true', 'false']), 'false'),
+    z.transform((v) => v === 'true'),
+  ),
+  METRICS_EMF: z.pipe(
+    orDefault(z.enum(['on', 'off']), 'off'),
+    z.transform((v) => v === 'on'),
+  ),
+  LOG_LEVEL: orDefault(z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
 });
 
-export const Config = ConfigFields.superRefine((config, ctx) => {
-  if (config.ALLOWED_MODELS.length && !config.ALLOWED_MODELS.includes(config.DEFAULT_MODEL)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['DEFAULT_MODEL'],
-      message: `must be one of ALLOWED_MODELS (${config.ALLOWED_MODELS.join(', ')})`,
-    });
-  }
-});
+export const Config = ConfigFields.check(
+  z.superRefine((config, ctx) => {
+    if (config.ALLOWED_MODELS.length && !config.ALLOWED_MODELS.includes(config.DEFAULT_MODEL)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEFAULT_MODEL'],
+        message: `must be one of ALLOWED_MODELS (${config.ALLOWED_MODELS.join(', ')})`,
+      });
+    }
+  }),
+);
 export type Config = z.infer<typeof Config>;
 
 export class ConfigError extends Error {

@@ -1,7 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler } from 'hono';
-import type { z } from 'zod';
 import { GatewayError, invalidRequest } from '../errors.ts';
+import type { ZodMiniType } from '../zod-mini.ts';
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -9,7 +9,7 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
  * Validates a JSON body with zod; a failure is a 400 whose message and `param` name the first
  * offending field, as OpenAI's own errors do.
  */
-export function validateJson<Schema extends z.ZodType>(schema: Schema) {
+export function validateJson<Schema extends ZodMiniType>(schema: Schema) {
   return zValidator('json', schema, (result) => {
     if (result.success) return;
     const issue = result.error.issues[0];

@@ -1,23 +1,25 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import { invalidRequest } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { requireAdmin } from '../middleware/require-admin.ts';
 import type { Stores } from '../stores/stores.ts';
+import * as z from '../zod-mini.ts';
 import { allowOnly } from './method-not-allowed.ts';
 
 const DAY_MS = 86_400_000;
 
 /** An instant as epoch milliseconds or an ISO 8601 date. */
 const Instant = z
-  .string()
-  .transform((text) => (/^\d+$/.test(text) ? Number(text) : Date.parse(text)))
-  .refine(Number.isFinite, 'expected epoch milliseconds or an ISO 8601 date');
+  .pipe(
+    z.string(),
+    z.transform((text) => (/^\d+$/.test(text) ? Number(text) : Date.parse(text))),
+  )
+  .check(z.refine(Number.isFinite, 'expected epoch milliseconds or an ISO 8601 date'));
 
-const UsageQuery = z.object({ from: Instant.optional(), to: Instant.optional() });
+const UsageQuery = z.object({ from: z.optional(Instant), to: z.optional(Instant) });
 
 /**
  * The operator's endpoints, behind ADMIN_API_KEY: `GET /api/usage` (token totals per key and per

@@ -1,14 +1,14 @@
-import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { ChatRequest } from '../upstream/chat-upstream.ts';
+import * as z from '../zod-mini.ts';
 
-const ContentPart = z.looseObject({ type: z.string().min(1) });
+const ContentPart = z.looseObject({ type: z.string().check(z.minLength(1)) });
 
 const Message = z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   // null is OpenAI's content for an assistant turn that only carries tool calls.
   content: z.union([z.string(), z.array(ContentPart), z.null()]),
-  name: z.string().optional(),
+  name: z.optional(z.string()),
 });
 
 /**
@@ -16,15 +16,15 @@ const Message = z.looseObject({
  * OpenAI chat parameter passes through to the upstream untouched.
  */
 export const CompletionRequest = z.looseObject({
-  messages: z.array(Message).min(1, 'messages must hold at least one message'),
-  model: z.string().trim().min(1).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().min(0).max(1).optional(),
-  max_tokens: z.number().int().positive().optional(),
-  max_completion_tokens: z.number().int().positive().optional(),
-  n: z.literal(1, 'only n=1 is supported').optional(),
-  stream: z.boolean().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  messages: z.array(Message).check(z.minLength(1, 'messages must hold at least one message')),
+  model: z.optional(z.string().check(z.trim(), z.minLength(1))),
+  temperature: z.optional(z.number().check(z.minimum(0), z.maximum(2))),
+  top_p: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
+  max_tokens: z.optional(z.number().check(z.int(), z.positive())),
+  max_completion_tokens: z.optional(z.number().check(z.int(), z.positive())),
+  n: z.optional(z.literal(1, 'only n=1 is supported')),
+  stream: z.optional(z.boolean()),
+  stream_options: z.optional(z.nullable(z.looseObject({ include_usage: z.optional(z.boolean()) }))),
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 

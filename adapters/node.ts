@@ -5,6 +5,7 @@ import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { nodeStores } from '../src/stores/node-stores.ts';
 import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
+import { upstreamFetch } from './node/upstream-fetch.ts';
 
 export type NodeGateway = {
   url: string;
@@ -31,12 +32,14 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const addresses = new WeakMap<Request, string>();
   // Redis-backed limits when REDIS_URL is set: Node can open the connection, Workers cannot.
   const stores = nodeStores();
+  const upstream = upstreamFetch();
   const app = createApp({
     shutdownSignal: () => stopping.signal,
     // Straight to stdout: console.log formats its arguments first, a cost on every request.
     writeLog: options.writeLog ?? ((line) => void process.stdout.write(`${line}\n`)),
     clientAddress: (request) => addresses.get(request),
     createStores: stores.create,
+    upstreamFetch: upstream.fetch,
   });
 
   // Production servers run long enough to pay this once, up front (tests and dev load it lazily).
@@ -84,7 +87,9 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
         resolve();
       });
       server.closeIdleConnections();
-    }).then(() => stores.close());
+    })
+      .then(() => stores.close())
+      .finally(() => upstream.close());
     return closing;
   };
 

@@ -25,6 +25,11 @@ export type AppDeps = {
    * REDIS_URL is set; adapters/workers/workers-stores.ts: a Durable Object). Without one, memory.
    */
   createStores?: StoreFactory;
+  /**
+   * The `fetch` the openai SDK calls the upstream with: the runtime's own by default; the Node
+   * adapter hands in a leaner one (adapters/node/upstream-fetch.ts).
+   */
+  upstreamFetch?: typeof fetch;
 };
 
 export type Services = {

@@ -16,7 +16,7 @@ export function servicesResolver(deps: AppDeps): (bindings: Bindings) => Service
       services = {
         config,
         log,
-        upstream: createUpstream(config, log),
+        upstream: createUpstream(config, log, deps.upstreamFetch),
         streamTokens: createStreamTokens({
           secret: streamTokenSecret(config, log),
           ttlSeconds: config.STREAM_TOKEN_TTL_SECONDS,

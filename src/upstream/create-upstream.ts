@@ -5,8 +5,8 @@ import { createMockUpstream } from './mock-upstream.ts';
 import { createOpenAIUpstream } from './openai-upstream.ts';
 
 /** Picks the upstream once per configuration: the real one with a key, the mock model without. */
-export function createUpstream(config: Config, log: Logger): ChatUpstream {
-  if (config.OPENAI_API_KEY) return createOpenAIUpstream(config, config.OPENAI_API_KEY);
+export function createUpstream(config: Config, log: Logger, fetch?: typeof globalThis.fetch): ChatUpstream {
+  if (config.OPENAI_API_KEY) return createOpenAIUpstream(config, config.OPENAI_API_KEY, fetch);
   log.warn('mock_mode', {
     message:
       'No OPENAI_API_KEY is set: replies come from the built-in mock model. ' +

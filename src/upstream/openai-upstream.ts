@@ -4,7 +4,11 @@ import { upstreamUnavailable } from '../errors.ts';
 import type { ChatUpstream } from './chat-upstream.ts';
 
 /** The real upstream: any OpenAI-compatible server, called through the official SDK. */
-export function createOpenAIUpstream(config: Config, apiKey: string): ChatUpstream {
+export function createOpenAIUpstream(
+  config: Config,
+  apiKey: string,
+  fetch?: typeof globalThis.fetch,
+): ChatUpstream {
   const client = new OpenAI({
     apiKey,
     baseURL: config.OPENAI_BASE_URL,
@@ -14,6 +18,7 @@ export function createOpenAIUpstream(config: Config, apiKey: string): ChatUpstre
     maxRetries: 0,
     // The gateway logs upstream failures itself, as JSON lines; the SDK's console output would not be.
     logLevel: 'off',
+    ...(fetch ? { fetch } : {}),
   });
   return {
     mode: 'upstream',

@@ -1,0 +1,74 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+
+// Statuses whose responses have no body, whatever the headers say.
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+/**
+ * A `fetch` for the openai SDK's upstream calls on Node, over `node:http` with keep-alive agents.
+ * Node's built-in fetch (undici) validates every header and builds Request, Headers and timing
+ * objects per call: measured as the largest cost the gateway adds to a request (docs/benchmarks.md).
+ * Only what the SDK uses is supported: string bodies, an AbortSignal, any method.
+ */
+export function upstreamFetch() {
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true, scheduling: 'lifo' }),
+    'https:': new https.Agent({ keepAlive: true, scheduling: 'lifo' }),
+  };
+  const fetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+      const { signal } = init;
+      // The SDK tells a timeout from a user abort by its own signals, and both by this name.
+      const aborted = () => new DOMException('This operation was aborted', 'AbortError');
+      if (signal?.aborted) return reject(aborted());
+
+      const headers: Record<string, string> = {};
+      new Headers(init.headers).forEach((value, name) => {
+        headers[name] = value;
+      });
+      const body = typeof init.body === 'string' ? init.body : undefined;
+      if (init.body != null && body === undefined)
+        return reject(new TypeError('upstreamFetch sends string bodies only'));
+      if (body !== undefined && !headers['content-length'])
+        headers['content-length'] = String(Buffer.byteLength(body));
+
+      const request = (protocol === 'https:' ? https : http).request(url, {
+        method: init.method ?? 'GET',
+        headers,
+        agent: agents[protocol],
+      });
+      // Aborting ends the exchange at whatever stage it is: before the answer, or mid-body.
+      const onAbort = () => request.destroy(aborted());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      request.once('close', () => signal?.removeEventListener('abort', onAbort));
+      request.once('error', reject);
+      request.once('response', (response) => {
+        const status = response.statusCode ?? 502;
+        const responseHeaders: [string, string][] = [];
+        for (let index = 0; index < response.rawHeaders.length; index += 2) {
+          responseHeaders.push([response.rawHeaders[index]!, response.rawHeaders[index + 1]!]);
+        }
+        const hasBody = !NULL_BODY.has(status) && init.method !== 'HEAD';
+        if (!hasBody) response.resume();
+        resolve(
+          new Response(hasBody ? (Readable.toWeb(response) as ReadableStream<Uint8Array>) : null, {
+            status,
+            statusText: response.statusMessage,
+            headers: responseHeaders,
+          }),
+        );
+      });
+      request.end(body);
+    });
+  return {
+    fetch: fetch as typeof globalThis.fetch,
+    /** Closes the kept-alive upstream sockets, so a stopping process is not held open by them. */
+    close() {
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+    },
+  };
+}

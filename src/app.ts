@@ -21,9 +21,8 @@ import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
 import { storesResolver } from './stores/resolve-stores.ts';
 
-// Open to anyone, and outside the limits: health for load balancers, and the playground page,
-// which a browser loads before it has a key to send.
-// The operator's endpoints check ADMIN_API_KEY themselves, and stay outside client limits.
+// Outside client keys and limits: health for load balancers, the playground page (a browser loads
+// it before it has a key to send), and the operator's endpoints, which check ADMIN_API_KEY themselves.
 const PUBLIC_PATHS = new Set(['/api/health', '/', '/playground', '/api/usage', '/metrics']);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path);
 

@@ -1,7 +1,7 @@
 import { clientKeyList } from './client-keys.ts';
 import * as z from './zod-mini.ts';
 
-/** What every runtime hands the app: string variables (process.env, Lambda env, Workers vars and secrets). */
+/** What every runtime hands the app: string variables (the Node or Lambda environment, Workers vars and secrets). */
 export type Bindings = Record<string, unknown>;
 
 const blankToUndefined = (value: unknown) =>

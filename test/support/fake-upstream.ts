@@ -180,22 +180,7 @@ async function handle(
   const created = Math.floor(record.startedAt / 1000);
 
   if (body.stream !== true) {
-    return sendJson(res, 200, {
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: tokens.join(''), refusal: null },
-          logprobs: null,
-          finish_reason: finishReason,
-        },
-      ],
-      usage,
-      system_fingerprint: 'fp_fake',
-    });
+    return sendJson(res, 200, completionBody({ id, created, model, tokens, finishReason, usage }));
   }
 
   const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
@@ -281,22 +266,7 @@ function render(reply: Reply) {
     ...(includeUsage ? [JSON.stringify({ ...base, choices: [], usage })] : []),
     '[DONE]',
   ];
-  const json = JSON.stringify({
-    id,
-    object: 'chat.completion',
-    created,
-    model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: tokens.join(''), refusal: null },
-        logprobs: null,
-        finish_reason: finishReason,
-      },
-    ],
-    usage,
-    system_fingerprint: 'fp_fake',
-  });
+  const json = JSON.stringify(completionBody({ id, created, model, tokens, finishReason, usage }));
   hit = { json: Buffer.from(json), frames: events.map((data) => Buffer.from(`data: ${data}\n\n`)) };
   if (rendered.size >= 64) rendered.clear();
   rendered.set(key, hit);
@@ -324,6 +294,33 @@ function writeFast(res: ServerResponse, record: RecordedRequest, reply: Reply, s
   res.uncork();
   record.chunksSent = reply.tokens.length;
   res.end();
+}
+
+/** A `chat.completion` object as OpenAI answers a non-streamed request. */
+function completionBody(reply: {
+  id: string;
+  created: number;
+  model: string;
+  tokens: string[];
+  finishReason: string;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}) {
+  return {
+    id: reply.id,
+    object: 'chat.completion',
+    created: reply.created,
+    model: reply.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: reply.tokens.join(''), refusal: null },
+        logprobs: null,
+        finish_reason: reply.finishReason,
+      },
+    ],
+    usage: reply.usage,
+    system_fingerprint: 'fp_fake',
+  };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
+import { playgroundEnabled } from '../src/routes/playground.ts';
 import { nodeStores } from '../src/stores/node-stores.ts';
 import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
 import { upstreamFetch } from './node/upstream-fetch.ts';
@@ -11,6 +12,8 @@ export type NodeGateway = {
   url: string;
   port: number;
   mode: 'mock' | 'upstream';
+  /** The playground page's address, when it is on. */
+  playground: string | undefined;
   /** Stops accepting, lets open streams finish for SHUTDOWN_TIMEOUT_MS, then ends them with an error event. */
   shutdown(): Promise<void>;
 };
@@ -94,7 +97,9 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   };
 
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
-  return { url: `http://${host}:${port}`, port, mode: health.mode, shutdown };
+  const url = `http://${host}:${port}`;
+  const playground = playgroundEnabled(config) ? `${url}/playground` : undefined;
+  return { url, port, mode: health.mode, playground, shutdown };
 }
 
 if (import.meta.main) {
@@ -107,6 +112,7 @@ if (import.meta.main) {
         event: 'listening',
         url: gateway.url,
         mode: gateway.mode,
+        ...(gateway.playground ? { playground: gateway.playground } : {}),
       }),
     );
     let signals = 0;

@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import type { Config } from '../config.ts';
 import { notFound } from '../errors.ts';
 import { playgroundPage } from '../playground/page.ts';
 
@@ -22,8 +23,9 @@ export function playgroundRoute() {
     });
 }
 
+export const playgroundEnabled = ({ PLAYGROUND, NODE_ENV }: Config) =>
+  PLAYGROUND ? PLAYGROUND === 'on' : NODE_ENV !== 'production';
+
 function requireEnabled(c: Context<AppEnv>) {
-  const { PLAYGROUND, NODE_ENV } = c.get('config');
-  const enabled = PLAYGROUND ? PLAYGROUND === 'on' : NODE_ENV !== 'production';
-  if (!enabled) throw notFound(c.req.path);
+  if (!playgroundEnabled(c.get('config'))) throw notFound(c.req.path);
 }

@@ -4,7 +4,7 @@ import { defaultIsContentTypeBinary, handle } from 'hono/aws-lambda';
 import { createApp } from '../src/app.ts';
 import { type Bindings, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { streamingHandler } from './lambda/stream-handler.ts';
+import { isRestApiEvent, streamingHandler } from './lambda/stream-handler.ts';
 
 /**
  * AWS Lambda entry, bundled to dist/lambda/index.mjs (`npm run build:lambda`). `handler` streams
@@ -38,7 +38,10 @@ const app = createApp({
 export const handler = streamingHandler({
   log,
   fetch(request, { event, executionContext, deadline }) {
-    addresses.set(request, event.requestContext.http.sourceIp);
+    const address = isRestApiEvent(event)
+      ? event.requestContext.identity.sourceIp
+      : event.requestContext.http.sourceIp;
+    addresses.set(request, address);
     deadlines.set(request, deadline);
     return app.fetch(request, bindings, executionContext);
   },

@@ -1,4 +1,5 @@
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { latin1Safe } from './header-value.ts';
 
 /**
  * A Web Request from a Function URL event (payload format 2.0), carrying `signal` so the app can
@@ -24,9 +25,4 @@ export function requestFromFunctionUrlEvent(event: LambdaFunctionURLEvent, signa
     body,
     signal,
   });
-}
-
-/** Header values are ByteStrings: anything outside Latin-1 would make `Headers` throw. */
-function latin1Safe(value: string): string {
-  return /[\u0100-\uffff]/.test(value) ? encodeURIComponent(value) : value;
 }

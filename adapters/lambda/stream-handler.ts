@@ -1,16 +1,22 @@
-import type { LambdaFunctionURLEvent, StreamifyHandler } from 'aws-lambda';
+import type { APIGatewayProxyEvent, LambdaFunctionURLEvent, StreamifyHandler } from 'aws-lambda';
 import type { ExecutionContext } from 'hono';
 import { GatewayError, invalidRequest, toGatewayError } from '../../src/errors.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
 import { gatewayFrames } from '../../src/streaming/gateway-frames.ts';
 import { requestFromFunctionUrlEvent } from './function-url-request.ts';
+import { requestFromRestApiEvent } from './rest-api-request.ts';
 import { sendResponse, watchResponseStream } from './stream-response.ts';
 
 /** How long before the function's timeout `deadline` aborts: time to end open streams and log them. */
 export const DEADLINE_MARGIN_MS = 1_000;
 
+/** A Function URL event, or a REST API proxy event (a REST API with `responseTransferMode: STREAM`). */
+export type StreamingEvent = LambdaFunctionURLEvent | APIGatewayProxyEvent;
+
+export const isRestApiEvent = (event: StreamingEvent): event is APIGatewayProxyEvent => 'httpMethod' in event;
+
 type Invocation = {
-  event: LambdaFunctionURLEvent;
+  event: StreamingEvent;
   executionContext: ExecutionContext;
   /** Aborts DEADLINE_MARGIN_MS before Lambda stops the function. */
   deadline: AbortSignal;
@@ -27,13 +33,15 @@ type Invocation = {
 export function streamingHandler(options: {
   fetch: (request: Request, invocation: Invocation) => Response | Promise<Response>;
   log: Logger;
-}): StreamifyHandler<LambdaFunctionURLEvent, void> {
+}): StreamifyHandler<StreamingEvent, void> {
   const { fetch, log } = options;
 
-  const respond = async (event: LambdaFunctionURLEvent, signal: AbortSignal, invocation: Invocation) => {
+  const respond = async (event: StreamingEvent, signal: AbortSignal, invocation: Invocation) => {
     let request: Request;
     try {
-      request = requestFromFunctionUrlEvent(event, signal);
+      request = isRestApiEvent(event)
+        ? requestFromRestApiEvent(event, signal)
+        : requestFromFunctionUrlEvent(event, signal);
     } catch (error) {
       log.warn('bad_event', describeError(error));
       return errorResponse(invalidRequest('The request could not be read'));

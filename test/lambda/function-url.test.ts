@@ -1,6 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY, startFakeUpstream } from '../support/fake-upstream.ts';
-import { CLIENT_IP, functionUrlEvent, type HttpRequest } from '../support/lambda-events.ts';
+import {
+  apiGatewayV1Event,
+  CLIENT_IP,
+  functionUrlEvent,
+  type HttpRequest,
+} from '../support/lambda-events.ts';
 import { buildBundle, startLambdaFunction } from '../support/lambda-function.ts';
 import { contentOf, readSse, sseEvents } from '../support/sse.ts';
 import { chat, waitFor } from '../support/start-gateway.ts';
@@ -215,5 +220,34 @@ describe('Lambda Function URL handler when the runtime connection drops', () => 
     await waitFor(() => dropping.logs.some((line) => line.request_id === 'lambda-drop-1'), 2_000);
     expect(dropping.logs.find((line) => line.request_id === 'lambda-drop-1')?.outcome).toBe('client_aborted');
     expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: true });
+  });
+});
+
+describe('Lambda streaming handler behind a REST API with responseTransferMode STREAM', () => {
+  it('streams payload 1.0 events the same way as Function URL ones', async () => {
+    upstream.enqueue({ chunkDelayMs: 40 });
+    const invocation = fn.invoke(
+      apiGatewayV1Event({
+        path: '/api/completions/stream',
+        query: 'trace=1',
+        body: chat(),
+        headers: { 'x-request-id': 'rest-stream-1' },
+        sourceIp: '198.51.100.23',
+      }),
+    );
+    const response = await invocation.response;
+    const prelude = JSON.parse(invocation.prelude ?? '{}');
+    expect(prelude.statusCode).toBe(200);
+    expect(prelude.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    const events = await readSse(response);
+    expect(contentOf(events)).toBe(DEFAULT_REPLY);
+    expect(events.at(-1)?.data).toBe('[DONE]');
+    expect(invocation.chunks.length).toBeGreaterThanOrEqual(words.length);
+    await invocation.settled;
+    expect(fn.logs.find((line) => line.request_id === 'rest-stream-1')).toMatchObject({
+      path: '/api/completions/stream',
+      client_ip: '198.51.100.23',
+      outcome: 'ok',
+    });
   });
 });

@@ -81,7 +81,7 @@ async function underRuntime() {
  * in docs/lambda.md (zod/mini, a leaner upstream client) rests on these rows.
  */
 const DEPENDENCIES: Record<string, string> = {
-  'zod (classic, as src/ imports it)':
+  'zod (classic, as src/ imported it before zod/mini)':
     "import { z } from 'zod'; export const s = z.object({ a: z.string().optional() });",
   'zod/mini': "import * as z from 'zod/mini'; export const s = z.object({ a: z.optional(z.string()) });",
   'openai SDK client': "import OpenAI from 'openai'; export const c = new OpenAI({ apiKey: 'sk-bench' });",

@@ -5,6 +5,7 @@ import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { playgroundEnabled } from '../src/routes/playground.ts';
 import { nodeStores } from '../src/stores/node-stores.ts';
+import { preloadUpstreamClient } from '../src/upstream/openai-upstream.ts';
 import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
 import { upstreamFetch } from './node/upstream-fetch.ts';
 
@@ -45,8 +46,8 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
     upstreamFetch: upstream.fetch,
   });
 
-  // Production servers run long enough to pay this once, up front (tests and dev load it lazily).
-  if (config.NODE_ENV === 'production') await preloadTokenizer();
+  // Production servers run long enough to pay these once, up front (tests and dev load them lazily).
+  if (config.NODE_ENV === 'production') await Promise.all([preloadTokenizer(), preloadUpstreamClient()]);
 
   const hostname = options.hostname ?? config.HOST;
   const server = serve({

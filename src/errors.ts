@@ -1,6 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import OpenAI from 'openai';
+// The SDK's error classes only (a small module): the client itself loads on first use.
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/error';
 
 /** OpenAI's error body, so every OpenAI SDK parses the gateway's errors as it parses OpenAI's. */
 export type ErrorBody = {
@@ -120,7 +121,7 @@ const PASSED_THROUGH = new Set([400, 401, 403, 404, 409, 422]);
 /** Turns anything thrown into a GatewayError; unknown errors become a generic 500. */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof OpenAI.APIUserAbortError) {
+  if (error instanceof APIUserAbortError) {
     // nginx's 499: nobody reads this response; it only names the outcome in the log.
     return new GatewayError({
       status: 499 as ContentfulStatusCode,
@@ -131,7 +132,7 @@ export function toGatewayError(error: unknown): GatewayError {
       origin: 'client',
     });
   }
-  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+  if (error instanceof APIConnectionTimeoutError) {
     return new GatewayError({
       status: 504,
       type: 'timeout_error',
@@ -141,8 +142,8 @@ export function toGatewayError(error: unknown): GatewayError {
       origin: 'upstream',
     });
   }
-  if (error instanceof OpenAI.APIConnectionError) return upstreamUnavailable(error, 'connection failed');
-  if (error instanceof OpenAI.APIError) return fromUpstreamStatus(error);
+  if (error instanceof APIConnectionError) return upstreamUnavailable(error, 'connection failed');
+  if (error instanceof APIError) return fromUpstreamStatus(error);
   if (error instanceof HTTPException) {
     return new GatewayError({
       status: error.status,
@@ -156,7 +157,7 @@ export function toGatewayError(error: unknown): GatewayError {
   return internal(error);
 }
 
-function fromUpstreamStatus(error: InstanceType<typeof OpenAI.APIError>): GatewayError {
+function fromUpstreamStatus(error: APIError): GatewayError {
   const status = error.status;
   const upstream = (error.error ?? {}) as {
     message?: unknown;

@@ -42,6 +42,7 @@ const ConfigFields = z.object({
   OPENAI_BASE_URL: z.preprocess(blankToUndefined, z.optional(z.url())),
   DEFAULT_MODEL: orDefault(z.string().check(z.trim(), z.minLength(1)), 'gpt-4o-mini'),
   REQUEST_TIMEOUT: milliseconds(30_000),
+  SSE_KEEPALIVE_MS: countOrOff(15_000),
   // A browser sends its Origin without a path or trailing slash: any other form would never match.
   CORS_ORIGINS: commaList.check(
     z.refine(

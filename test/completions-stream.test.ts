@@ -168,4 +168,17 @@ describe('POST /api/completions/stream', () => {
     });
     expect(typeof lines[0]?.ttft_ms).toBe('number');
   });
+
+  it('keeps a quiet stream alive with SSE comments, which clients skip', async () => {
+    const quiet = await startGateway({
+      bindings: { SSE_KEEPALIVE_MS: '100', REQUEST_TIMEOUT: '2000' },
+      upstreamDefaults: { chunkDelayMs: 350 },
+    });
+    const raw = await (await quiet.post('/api/completions/stream', chat())).text();
+    // About three keepalives in each 350 ms gap between words.
+    expect(raw.split(': keepalive\n\n').length - 1).toBeGreaterThanOrEqual(words.length);
+    const withoutComments = raw.replaceAll(': keepalive\n\n', '');
+    expect(withoutComments.startsWith(`data: ${JSON.stringify({ content: words[0] })}\n\n`)).toBe(true);
+    expect(withoutComments.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
 });

@@ -159,4 +159,16 @@ describe('the official openai SDK against /v1', () => {
     expect((error as InstanceType<typeof OpenAI.APIError>).type).toBe('upstream_error');
     expect(received.join('')).toBe(words.slice(0, 2).join(''));
   });
+
+  it('streams through keepalive comments, which the SDK skips', async () => {
+    const quiet = await startGateway({
+      bindings: { SSE_KEEPALIVE_MS: '50' },
+      upstreamDefaults: { chunkDelayMs: 120 },
+    });
+    const sdk = new OpenAI({ apiKey: 'k', baseURL: `${quiet.url}/v1`, maxRetries: 0 });
+    const stream = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe(DEFAULT_REPLY);
+  });
 });

@@ -1,8 +1,9 @@
 /**
- * Fires `onIdle` when `touch` was not called for `ms`. One timer re-armed lazily rather than one
- * per chunk: chunks only stamp the time, which keeps timer churn off the streaming hot path.
+ * Fires `onIdle` when `touch` was not called for `ms` (with `repeat`, again after each further `ms`
+ * of quiet). One timer re-armed lazily rather than one per chunk: chunks only stamp the time, which
+ * keeps timer churn off the streaming hot path.
  */
-export function idleWatchdog(ms: number, onIdle: () => void) {
+export function idleWatchdog(ms: number, onIdle: () => void, { repeat = false } = {}) {
   let last = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const check = () => {
@@ -10,6 +11,10 @@ export function idleWatchdog(ms: number, onIdle: () => void) {
     if (idle >= ms) {
       timer = undefined;
       onIdle();
+      if (repeat) {
+        last = Date.now();
+        timer = setTimeout(check, ms);
+      }
     } else {
       timer = setTimeout(check, ms - idle);
     }

@@ -43,6 +43,8 @@ type RelayOptions = {
   /** Aborts when the server shuts down: the stream then ends with an error event. */
   shutdownSignal: AbortSignal;
   idleTimeoutMs: number;
+  /** After this long with nothing written, an SSE comment keeps proxies from closing the stream; 0: never. */
+  keepaliveMs: number;
   startedAt: number;
   format: FrameFormat;
   /** Written before the first upstream frame (EventSource's `retry:` and `id:` lines). */
@@ -52,6 +54,7 @@ type RelayOptions = {
 };
 
 const encoder = new TextEncoder();
+const KEEPALIVE = encoder.encode(': keepalive\n\n');
 
 /**
  * Reads the upstream's frames and writes the surface's frames. Pull-based: a slow client slows the
@@ -59,10 +62,12 @@ const encoder = new TextEncoder();
  * ends the stream: with the format's ending, or with an error frame (never a silent truncation).
  */
 export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
-  const { body, upstream, shutdownSignal, idleTimeoutMs, startedAt, format, prelude, onEnd } = options;
+  const { body, upstream, shutdownSignal, idleTimeoutMs, keepaliveMs, startedAt, format, prelude, onEnd } =
+    options;
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const watchdog = idleWatchdog(idleTimeoutMs, () => upstream.abort(StopReason.timeout));
+  let keepalive: ReturnType<typeof idleWatchdog> | undefined;
   const onShutdown = () => upstream.abort(StopReason.shutdown);
   shutdownSignal.addEventListener('abort', onShutdown, { once: true });
 
@@ -109,6 +114,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     if (ended) return;
     ended = true;
     watchdog.stop();
+    keepalive?.stop();
     shutdownSignal.removeEventListener('abort', onShutdown);
     summary.outcome = outcome;
     summary.error = error;
@@ -141,6 +147,10 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {
       if (prelude) controller.enqueue(encoder.encode(prelude));
+      // Load balancers and proxies close connections that stay silent (60 s is common) while a
+      // model thinks; every SSE client skips comment lines.
+      if (keepaliveMs > 0)
+        keepalive = idleWatchdog(keepaliveMs, () => controller.enqueue(KEEPALIVE), { repeat: true });
     },
     async pull(controller) {
       try {
@@ -152,6 +162,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
           parser.feed(decoder.decode(value, { stream: true }));
           if (out) {
             controller.enqueue(encoder.encode(out));
+            keepalive?.touch();
             out = '';
             return;
           }

@@ -32,6 +32,7 @@ export async function streamResponse(
     upstream,
     shutdownSignal: c.get('shutdownSignal'),
     idleTimeoutMs: c.get('config').REQUEST_TIMEOUT,
+    keepaliveMs: c.get('config').SSE_KEEPALIVE_MS,
     startedAt: c.get('startedAt'),
     format,
     prelude,

@@ -21,7 +21,10 @@ export async function* sseEvents(response: Response): AsyncGenerator<SseEvent> {
       end = buffer.indexOf('\n\n');
       const event: SseEvent = { event: 'message', data: '', at: Date.now() };
       const data: string[] = [];
-      for (const line of block.split('\n')) {
+      const lines = block.split('\n');
+      // A block of comments only (keepalives) is no event, as for any SSE client.
+      if (lines.every((line) => line.startsWith(':'))) continue;
+      for (const line of lines) {
         if (line.startsWith('data: ')) data.push(line.slice(6));
         else if (line.startsWith('event: ')) event.event = line.slice(7);
         else if (line.startsWith('id: ')) event.id = line.slice(4);

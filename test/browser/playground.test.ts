@@ -17,7 +17,11 @@ const browser: Browser = await chromium.launch({
     '--disable-quic',
   ],
 });
-const gateway = await startGateway({ upstreamDefaults: { chunkDelayMs: 40 } });
+// Keepalive comments between the words, so every client on the page must skip them.
+const gateway = await startGateway({
+  bindings: { SSE_KEEPALIVE_MS: '15' },
+  upstreamDefaults: { chunkDelayMs: 40 },
+});
 let page: Page;
 afterAll(() => browser.close());
 beforeEach(async () => {

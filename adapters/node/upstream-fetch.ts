@@ -26,7 +26,8 @@ export function upstreamFetch() {
       if (signal?.aborted) return reject(aborted());
 
       const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((value, name) => {
+      // The SDK hands a Headers object: read it as it is rather than copy it through another one.
+      (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
         headers[name] = value;
       });
       const body = typeof init.body === 'string' ? init.body : undefined;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 
 export type RedisServer = {
   url: string;
@@ -53,10 +53,17 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
 
   await start();
-  afterAll(async () => {
+  const cleanUp = async () => {
     await stop('SIGTERM');
     await rm(dir, { recursive: true, force: true });
-  });
+  };
+  // Inside a test, vitest ignores afterAll without a word (a server started there would outlive
+  // the run): there the server stops when that test finishes.
+  try {
+    onTestFinished(cleanUp);
+  } catch {
+    afterAll(cleanUp);
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

@@ -3,7 +3,7 @@ import type { LogFields, Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics/gateway-metrics.ts';
 import type { UsageFacts } from './middleware/usage-accounting.ts';
 import type { StoreFactory } from './stores/stores.ts';
-import type { StreamTokens } from './stream-tokens.ts';
+import type { StreamTicket, StreamTokens } from './stream-tokens.ts';
 import type { ChatUpstream } from './upstream/chat-upstream.ts';
 
 /** What the adapters may hand `createApp` besides the bindings. */
@@ -51,6 +51,8 @@ export type AppEnv = {
      * 'unknown' when the runtime gives none.
      */
     clientIp: string;
+    /** A verified EventSource link's ticket (GET /api/streams/<token>); null when absent or invalid. */
+    streamTicket: StreamTicket | null;
     /** The authenticated client key's id (a name or a hash prefix, never the key); null when open. */
     keyId: string | null;
     /** Charges a finished request's tokens to the client's token budget; never throws. */

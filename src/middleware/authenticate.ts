@@ -27,15 +27,17 @@ export function authenticate({ isPublic, streamLinkPrefix }: Options): Middlewar
       if (!config.GATEWAY_API_KEYS.length && !config.GATEWAY_API_KEY_HASHES.length) warnOpen(c);
     }
     c.set('keyId', null);
-    const keys = await table;
-    if (keys.length === 0 || isPublic(c.req.path)) return next();
+    c.set('streamTicket', null);
     if (c.req.method === 'GET' && c.req.path.startsWith(streamLinkPrefix)) {
       // EventSource cannot send headers. The link was signed here, with the id of the key that
       // created it, so limits and usage count against that key; the route refuses a bad link.
       const ticket = await c.get('streamTokens').verify(c.req.path.slice(streamLinkPrefix.length));
+      c.set('streamTicket', ticket);
       if (ticket?.keyId) identified(c, ticket.keyId);
       return next();
     }
+    const keys = await table;
+    if (keys.length === 0 || isPublic(c.req.path)) return next();
     const presented = presentedKey(c.req.raw.headers);
     if (!presented) throw missingApiKey();
     const keyId = await identifyClient(keys, presented);

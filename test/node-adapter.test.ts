@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream } from './support/fake-upstream.ts';
 import { readSse } from './support/sse.ts';
-import { chat } from './support/start-gateway.ts';
+import { chat, startGateway } from './support/start-gateway.ts';
 
 const upstream = await startFakeUpstream();
 const children: ChildProcess[] = [];
@@ -88,5 +88,16 @@ describe('adapters/node.ts', () => {
     const upstreamRequest = upstream.requests.at(-1);
     await upstreamRequest?.done;
     expect(upstreamRequest?.aborted).toBe(true);
+  });
+});
+
+describe('the upstream fetch the Node adapter hands the SDK', () => {
+  it('keeps the upstream connection alive between requests', async () => {
+    const gateway = await startGateway();
+    for (let i = 0; i < 3; i++) await gateway.post('/api/completions', chat());
+    await readSse(await gateway.post('/api/completions/stream', chat()));
+    const ports = gateway.upstream.requests.map((request) => request.remotePort);
+    expect(ports).toHaveLength(4);
+    expect(new Set(ports).size).toBe(1);
   });
 });

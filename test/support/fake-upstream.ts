@@ -48,6 +48,8 @@ export type RecordedRequest = {
   headers: IncomingMessage['headers'];
   body: Record<string, unknown> | undefined;
   startedAt: number;
+  /** The client's port: the same one on consecutive requests means a kept-alive connection. */
+  remotePort: number | undefined;
   /** The client closed the connection before the response was complete. */
   aborted: boolean;
   abortedAt?: number;
@@ -113,6 +115,7 @@ async function handle(
     headers: req.headers,
     body: parseJson(raw),
     startedAt: Date.now(),
+    remotePort: req.socket.remotePort,
     aborted: false,
     chunksSent: 0,
     done: new Promise<void>((resolve) => {

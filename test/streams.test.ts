@@ -60,4 +60,15 @@ describe('EventSource links: POST /api/streams then GET', () => {
     expect(large.status).toBe(400);
     expect((await large.json()).error.code).toBe('request_too_large_for_link');
   });
+
+  it('applies the model policy when the link is made, where the page can read the 400', async () => {
+    const strict = await startGateway({ bindings: { ALLOWED_MODELS: 'gpt-4o-mini', MAX_TOKENS_CAP: '64' } });
+    const refused = await strict.post('/api/streams', chat('x', { model: 'gpt-4.1' }));
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.message).toContain('gpt-4o-mini');
+
+    const link = await (await strict.post('/api/streams', chat('x', { max_tokens: 500 }))).json();
+    await readSse(await fetch(`${strict.url}${link.url}`));
+    expect(strict.upstream.requests.at(-1)?.body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 64 });
+  });
 });

@@ -31,14 +31,15 @@ function withPolicy(upstream: ChatUpstream, config: Config): ChatUpstream {
 }
 
 /**
- * - `model`: DEFAULT_MODEL when absent; with ALLOWED_MODELS set, any other model is a 400 naming them.
+ * - `model` (DEFAULT_MODEL already filled in by toChatRequest): with ALLOWED_MODELS set, any other
+ *   model is a 400 naming them.
  * - `messages`: at most MAX_MESSAGES, holding at most MAX_PROMPT_CHARS characters of text.
  * - With MAX_TOKENS_CAP set: `max_tokens` / `max_completion_tokens` above it are lowered to it
  *   (MAX_TOKENS_RULE=clamp) or refused (reject); a request that sets neither gets
  *   `max_completion_tokens` = the cap (OpenAI's current name, which every OpenAI chat model takes).
  */
 export function applyModelPolicy(request: ChatRequest, config: Config): ChatRequest {
-  const model = request.model || config.DEFAULT_MODEL;
+  const { model } = request;
   const allowed = config.ALLOWED_MODELS;
   if (allowed.length && !allowed.includes(model)) throw modelNotAllowed(model, allowed);
   const messages: unknown[] = request.messages;
@@ -57,7 +58,7 @@ export function applyModelPolicy(request: ChatRequest, config: Config): ChatRequ
       'prompt_too_long',
     );
   }
-  return { ...request, model, ...capMaxTokens(request, config) };
+  return { ...request, ...capMaxTokens(request, config) };
 }
 
 const TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens'] as const;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { GatewayError, invalidRequest } from '../errors.ts';
+import { applyModelPolicy } from '../middleware/model-policy.ts';
 import { requireJson, validateJson } from '../middleware/validate-json.ts';
 import { gatewayFrames } from '../streaming/gateway-frames.ts';
 import { streamResponse } from '../streaming/stream-response.ts';
@@ -22,7 +23,10 @@ const RETRY_MS = 3_000;
 export function streamsRoute() {
   return new Hono<AppEnv>()
     .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
-      const request = toChatRequest(c.req.valid('json'), c.get('config'));
+      // The policy refuses here, where the page can read the 400: EventSource cannot read the body
+      // of an error answer to its GET.
+      const config = c.get('config');
+      const request = applyModelPolicy(toChatRequest(c.req.valid('json'), config), config);
       const { token, ticket } = await c.get('streamTokens').sign({ request, keyId: c.get('keyId') });
       const url = `/api/streams/${token}`;
       if (url.length > MAX_LINK_CHARS) {

@@ -159,30 +159,33 @@ try {
     }
   }
 
-  if (scenarios.has('profile')) await profile();
+  if (scenarios.has('profile')) {
+    await profile('stream');
+    await profile('json');
+  }
 } finally {
   for (const child of children) await child.call('shutdown').catch(() => undefined);
   await Promise.race([Promise.all(children.map((child) => child.exited)), sleep(5_000)]);
 }
 
 /** A separate gateway for the profiler, so its overhead stays out of the figures above. */
-async function profile() {
+async function profile(kind: 'stream' | 'json') {
   const dir = new URL('./profiles/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const name = `gateway-stream-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+  const name = `gateway-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
   const gateway = await startGateway();
   try {
     await upstream.call('setDefault', { fast: true, content: reply(50) });
-    const stream = {
-      ...endpoint(ctx, 'gateway', 'stream'),
-      url: new URL('/api/completions/stream', gateway.url),
+    const target = {
+      ...endpoint(ctx, 'gateway', kind),
+      url: new URL(kind === 'stream' ? '/api/completions/stream' : '/api/completions', gateway.url),
     };
-    await runLoad(stream, { requests: warmupRequests, concurrency: sizes.concurrency });
+    await runLoad(target, { requests: warmupRequests, concurrency: sizes.concurrency });
     await gateway.child.call('profileStart', { intervalUs: 200 });
-    const run = await runLoad(stream, { requests: profileRequests, concurrency: sizes.concurrency });
+    const run = await runLoad(target, { requests: profileRequests, concurrency: sizes.concurrency });
     await gateway.child.call('profileStop', { file: fileURLToPath(new URL(name, dir)) });
     await upstream.call('takeRequests');
-    console.log(`Profiled ${run.ok} streams (${run.failed} failed) at ${run.rps.toFixed(0)} requests/s`);
+    console.log(`Profiled ${run.ok} ${kind} requests (${run.failed} failed) at ${run.rps.toFixed(0)} requests/s`);
   } finally {
     await gateway.child.call('shutdown').catch(() => undefined);
     await gateway.child.exited;

@@ -62,11 +62,21 @@ export type App = ReturnType<typeof createApp>;
 
 const renderError = (c: Context, error: GatewayError) => c.json(error.toBody(), error.status, error.headers);
 
-/** Hono's bodyLimit, built once per configuration rather than once per request. */
+/**
+ * Bodies over MAX_BODY_BYTES get a 413. A declared Content-Length is checked as it stands (the
+ * runtime's HTTP parser holds the body to it), as Hono's bodyLimit does, but without first reading
+ * `c.req.raw.body`: on Node that builds a full Request and moves the body onto a web stream, for
+ * every request. Only a chunked body, whose size is known once read, goes through bodyLimit.
+ */
 function limitBodySize(): MiddlewareHandler<AppEnv> {
   const byConfig = new WeakMap<Config, MiddlewareHandler>();
-  return function limitBodySize(c, next) {
+  return async function limitBodySize(c, next) {
     const config = c.get('config');
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+      if (Number.parseInt(declared, 10) > config.MAX_BODY_BYTES) throw payloadTooLarge(config.MAX_BODY_BYTES);
+      return next();
+    }
     let limit = byConfig.get(config);
     if (!limit) {
       limit = bodyLimit({

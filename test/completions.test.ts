@@ -106,6 +106,31 @@ describe('validation', () => {
       code: 'payload_too_large',
     });
   });
+
+  it('counts a chunked body (no Content-Length) against MAX_BODY_BYTES as it arrives', async () => {
+    const sendChunked = (body: unknown) => {
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      return fetch(`${gateway.url}/api/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        // Two pieces, so the body is sent with Transfer-Encoding: chunked and no length.
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(bytes.subarray(0, 10));
+            controller.enqueue(bytes.subarray(10));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+    };
+    const tooLarge = await sendChunked(chat('x'.repeat(5_000)));
+    expect(tooLarge.status).toBe(413);
+    expect((await errorOf(tooLarge)).error.code).toBe('payload_too_large');
+    const small = await sendChunked(chat('Hello'));
+    expect(small.status).toBe(200);
+    expect(gateway.upstream.requests.at(-1)?.body).toMatchObject(chat('Hello'));
+  });
 });
 
 describe('routing errors', () => {

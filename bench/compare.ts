@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
+import { type LoadResult, runLoad } from './load-client.ts';
+import { reply } from './scenarios.ts';
+import { median } from './stats.ts';
+
+/**
+ * `npm run bench:compare -- <git-ref>`: the working tree's gateway against the gateway at a git
+ * ref, both started at once against one fake upstream and loaded in turns (the order alternating
+ * each round), so that outside load falls on both alike. Prints medians of gateway CPU per request
+ * (the steadiest figure on a shared machine), requests/s and, one request at a time, p50 latency.
+ * The ref is checked out in a temporary git worktree that shares this tree's node_modules.
+ */
+const USAGE = `Usage: npm run bench:compare -- <git-ref> [--rounds N] [--requests N] [--gateway-env K=V ...]`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: 'string', default: '6' },
+    requests: { type: 'string', default: '2000' },
+    'gateway-env': { type: 'string', multiple: true, default: [] },
+  },
+});
+const [ref] = positionals;
+if (!ref) {
+  console.error(USAGE);
+  process.exit(2);
+}
+const rounds = Number(values.rounds);
+const requests = Number(values.requests);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+
+const revision = git('rev-parse', '--short', ref);
+const baseDir = mkdtempSync(join(tmpdir(), 'gateway-compare-'));
+git('worktree', 'add', '--detach', baseDir, ref);
+symlinkSync(join(root, 'node_modules'), join(baseDir, 'node_modules'));
+
+const children: Child[] = [];
+try {
+  const upstreamStart = await startChild<{ baseURL: string }>(
+    new URL('./upstream-process.ts', import.meta.url),
+  );
+  const upstream = upstreamStart.child;
+  children.push(upstream);
+  await upstream.call('setDefault', { fast: true, content: reply(50) });
+  const bindings = JSON.stringify({
+    NODE_ENV: 'production',
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: upstreamStart.ready.baseURL,
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_MAX: '1000000000',
+    ...Object.fromEntries(values['gateway-env'].map((pair) => pair.split(/=(.*)/s).slice(0, 2))),
+  });
+  const start = async (dir: string) => {
+    const script = pathToFileURL(join(dir, 'bench/gateway-process.ts'));
+    const started = await startChild<{ url: string }>(script, { args: [bindings] });
+    children.push(started.child);
+    return { child: started.child, url: started.ready.url };
+  };
+  const sides = { [`${revision} (base)`]: await start(baseDir), 'working tree': await start(root) };
+  const body = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'Say hello' }] }));
+  const endpointOf = (url: string, kind: 'stream' | 'json') => ({
+    url: new URL(kind === 'stream' ? '/api/completions/stream' : '/api/completions', url),
+    body,
+    sse: kind === 'stream',
+  });
+
+  type Figures = { cpuUs: number[]; rps: number[]; serialP50: number[] };
+  const figures = new Map<string, Figures>();
+  const measure = async (child: Child, run: () => Promise<LoadResult>) => {
+    const before = await child.call<ProcessUsage>('usage');
+    const result = await run();
+    const after = await child.call<ProcessUsage>('usage');
+    await upstream.call('takeRequests');
+    if (result.failed) throw new Error(`${result.failed} requests failed: ${result.firstError}`);
+    return { result, cpuUs: ((after.cpuMs - before.cpuMs) * 1000) / result.ok };
+  };
+
+  for (const [, side] of Object.entries(sides)) {
+    for (const kind of ['stream', 'json'] as const)
+      await runLoad(endpointOf(side.url, kind), { requests: 1_000, concurrency: 50 });
+  }
+  await upstream.call('takeRequests');
+
+  for (let round = 0; round < rounds; round++) {
+    const names = Object.keys(sides);
+    if (round % 2) names.reverse();
+    for (const kind of ['stream', 'json'] as const) {
+      for (const name of names) {
+        const side = sides[name]!;
+        const key = `${kind}\t${name}`;
+        const entry = figures.get(key) ?? { cpuUs: [], rps: [], serialP50: [] };
+        figures.set(key, entry);
+        const load = await measure(side.child, () =>
+          runLoad(endpointOf(side.url, kind), { requests, concurrency: 50 }),
+        );
+        entry.cpuUs.push(load.cpuUs);
+        entry.rps.push(load.result.rps);
+        const serial = await runLoad(endpointOf(side.url, kind), { requests: 300, concurrency: 1 });
+        entry.serialP50.push(serial.p50);
+      }
+    }
+    console.error(`round ${round + 1}/${rounds} done`);
+  }
+
+  console.log(`\nGateway at ${revision} against the working tree, ${rounds} rounds, medians:\n`);
+  console.log('| Load | Side | CPU µs/request (c=50) | requests/s (c=50) | p50 ms (c=1) |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [key, entry] of figures) {
+    const [kind, name] = key.split('\t');
+    const row = [
+      median(entry.cpuUs).toFixed(0),
+      median(entry.rps).toFixed(0),
+      median(entry.serialP50).toFixed(2),
+    ];
+    console.log(`| ${kind} | ${name} | ${row.join(' | ')} |`);
+  }
+} finally {
+  for (const child of children) await child.call('shutdown').catch(() => undefined);
+  await Promise.race([Promise.all(children.map((child) => child.exited)), sleep(5_000)]);
+  git('worktree', 'remove', '--force', baseDir);
+  rmSync(baseDir, { recursive: true, force: true });
+}

@@ -185,7 +185,9 @@ async function profile(kind: 'stream' | 'json') {
     const run = await runLoad(target, { requests: profileRequests, concurrency: sizes.concurrency });
     await gateway.child.call('profileStop', { file: fileURLToPath(new URL(name, dir)) });
     await upstream.call('takeRequests');
-    console.log(`Profiled ${run.ok} ${kind} requests (${run.failed} failed) at ${run.rps.toFixed(0)} requests/s`);
+    console.log(
+      `Profiled ${run.ok} ${kind} requests (${run.failed} failed) at ${run.rps.toFixed(0)} requests/s`,
+    );
   } finally {
     await gateway.child.call('shutdown').catch(() => undefined);
     await gateway.child.exited;

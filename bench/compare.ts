@@ -8,12 +8,12 @@ import { parseArgs } from 'node:util';
 import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
 import { type LoadResult, runLoad } from './load-client.ts';
 import { reply } from './scenarios.ts';
-import { median } from './stats.ts';
+import { formatSpread, spread } from './stats.ts';
 
 /**
  * `npm run bench:compare -- <git-ref>`: the working tree's gateway against the gateway at a git
- * ref, both started at once against one fake upstream and loaded in turns (the order alternating
- * each round), so that outside load falls on both alike. Prints medians of gateway CPU per request
+ * ref, both started afresh each round against one fake upstream and loaded in turns (the order
+ * alternating each round), so that outside load falls on both alike. Prints medians of gateway CPU per request
  * (the steadiest figure on a shared machine), requests/s and, one request at a time, p50 latency.
  * The ref is checked out in a temporary git worktree that shares this tree's node_modules.
  */
@@ -22,7 +22,7 @@ const USAGE = `Usage: npm run bench:compare -- <git-ref> [--rounds N] [--request
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    rounds: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '8' },
     requests: { type: 'string', default: '2000' },
     'gateway-env': { type: 'string', multiple: true, default: [] },
   },
@@ -61,10 +61,9 @@ try {
   const start = async (dir: string) => {
     const script = pathToFileURL(join(dir, 'bench/gateway-process.ts'));
     const started = await startChild<{ url: string }>(script, { args: [bindings] });
-    children.push(started.child);
     return { child: started.child, url: started.ready.url };
   };
-  const sides = { [`${revision} (base)`]: await start(baseDir), 'working tree': await start(root) };
+  const dirs: Record<string, string> = { [`${revision} (base)`]: baseDir, 'working tree': root };
   const body = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'Say hello' }] }));
   const endpointOf = (url: string, kind: 'stream' | 'json') => ({
     url: new URL(kind === 'stream' ? '/api/completions/stream' : '/api/completions', url),
@@ -74,31 +73,33 @@ try {
 
   type Figures = { cpuUs: number[]; rps: number[]; serialP50: number[] };
   const figures = new Map<string, Figures>();
-  const measure = async (child: Child, run: () => Promise<LoadResult>) => {
+  const measure = async (label: string, child: Child, run: () => Promise<LoadResult>) => {
     const before = await child.call<ProcessUsage>('usage');
     const result = await run();
     const after = await child.call<ProcessUsage>('usage');
     await upstream.call('takeRequests');
-    if (result.failed) throw new Error(`${result.failed} requests failed: ${result.firstError}`);
+    if (result.failed) throw new Error(`${label}: ${result.failed} requests failed: ${result.firstError}`);
     return { result, cpuUs: ((after.cpuMs - before.cpuMs) * 1000) / result.ok };
   };
 
-  for (const [, side] of Object.entries(sides)) {
-    for (const kind of ['stream', 'json'] as const)
-      await runLoad(endpointOf(side.url, kind), { requests: 1_000, concurrency: 50 });
-  }
-  await upstream.call('takeRequests');
-
   for (let round = 0; round < rounds; round++) {
-    const names = Object.keys(sides);
+    // Fresh processes every round: one process's JIT and heap history can bias it for its lifetime,
+    // so the medians are over processes as well as runs.
+    const names = Object.keys(dirs);
     if (round % 2) names.reverse();
+    const sides = new Map<string, Awaited<ReturnType<typeof start>>>();
+    for (const name of names) sides.set(name, await start(dirs[name]!));
+    for (const side of sides.values()) {
+      for (const kind of ['stream', 'json'] as const)
+        await runLoad(endpointOf(side.url, kind), { requests: 1_000, concurrency: 50 });
+    }
+    await upstream.call('takeRequests');
     for (const kind of ['stream', 'json'] as const) {
-      for (const name of names) {
-        const side = sides[name]!;
+      for (const [name, side] of sides) {
         const key = `${kind}\t${name}`;
         const entry = figures.get(key) ?? { cpuUs: [], rps: [], serialP50: [] };
         figures.set(key, entry);
-        const load = await measure(side.child, () =>
+        const load = await measure(`${kind}, ${name}`, side.child, () =>
           runLoad(endpointOf(side.url, kind), { requests, concurrency: 50 }),
         );
         entry.cpuUs.push(load.cpuUs);
@@ -107,18 +108,22 @@ try {
         entry.serialP50.push(serial.p50);
       }
     }
+    for (const side of sides.values()) {
+      await side.child.call('shutdown').catch(() => undefined);
+      await side.child.exited;
+    }
     console.error(`round ${round + 1}/${rounds} done`);
   }
 
-  console.log(`\nGateway at ${revision} against the working tree, ${rounds} rounds, medians:\n`);
+  console.log(`\nGateway at ${revision} against the working tree, ${rounds} rounds, medians (ranges):\n`);
   console.log('| Load | Side | CPU µs/request (c=50) | requests/s (c=50) | p50 ms (c=1) |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const [key, entry] of figures) {
     const [kind, name] = key.split('\t');
     const row = [
-      median(entry.cpuUs).toFixed(0),
-      median(entry.rps).toFixed(0),
-      median(entry.serialP50).toFixed(2),
+      formatSpread(spread(entry.cpuUs), 0),
+      formatSpread(spread(entry.rps), 0),
+      formatSpread(spread(entry.serialP50), 2),
     ];
     console.log(`| ${kind} | ${name} | ${row.join(' | ')} |`);
   }

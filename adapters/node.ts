@@ -64,6 +64,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
     hostname,
     port: options.port ?? config.PORT,
   }) as Server;
+  server.keepAliveTimeout = config.KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -74,6 +74,9 @@ const ConfigFields = z.object({
   MAX_BODY_BYTES: count(1_048_576),
   MOCK_TOKEN_DELAY_MS: orDefault(z.coerce.number().check(z.int(), z.minimum(0)), 25),
   SHUTDOWN_TIMEOUT_MS: milliseconds(10_000),
+  // Longer than the 60 s idle timeout of common load balancers (AWS ALB, nginx): a balancer must
+  // never reuse a connection the server has just closed, which its clients would see as a 502.
+  KEEP_ALIVE_TIMEOUT_MS: milliseconds(65_000),
   STREAM_TOKEN_SECRET: z.pipe(
     optionalString,
     z.optional(

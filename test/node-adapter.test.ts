@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream } from './support/fake-upstream.ts';
 import { readSse } from './support/sse.ts';
@@ -100,4 +102,30 @@ describe('the upstream fetch the Node adapter hands the SDK', () => {
     expect(ports).toHaveLength(4);
     expect(new Set(ports).size).toBe(1);
   });
+});
+
+describe('client connections', () => {
+  it('keeps an idle keep-alive connection past 60 s load-balancer idle timeouts (KEEP_ALIVE_TIMEOUT_MS)', async () => {
+    const gateway = await startGateway();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ keepAlive: unknown; reused: boolean }>((resolve, reject) => {
+        const request = http.get(`${gateway.url}/api/health`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () =>
+            resolve({ keepAlive: response.headers['keep-alive'], reused: request.reusedSocket }),
+          );
+        });
+        request.on('error', reject);
+      });
+    try {
+      const first = await get();
+      expect(first).toEqual({ keepAlive: 'timeout=65', reused: false });
+      // Past Node's own default (5 s), after which a load balancer's next request would meet a closed socket.
+      await sleep(5_500);
+      expect(await get()).toEqual({ keepAlive: 'timeout=65', reused: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 15_000);
 });

@@ -4,9 +4,11 @@ import { Readable } from 'node:stream';
 
 // Statuses whose responses have no body, whatever the headers say.
 const NULL_BODY = new Set([101, 204, 205, 304]);
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 
 /**
- * A `fetch` for the openai SDK's upstream calls on Node, over `node:http` with keep-alive agents.
+ * A `fetch` for the openai SDK's upstream calls on Node (the server and Lambda), over `node:http`
+ * with keep-alive agents.
  * Node's built-in fetch (undici) validates every header and builds Request, Headers and timing
  * objects per call: measured as the largest cost the gateway adds to a request (docs/benchmarks.md).
  * Only what the SDK uses is supported: string bodies, an AbortSignal, any method.
@@ -36,33 +38,46 @@ export function upstreamFetch() {
       if (body !== undefined && !headers['content-length'])
         headers['content-length'] = String(Buffer.byteLength(body));
 
-      const request = (protocol === 'https:' ? https : http).request(url, {
-        method: init.method ?? 'GET',
-        headers,
-        agent: agents[protocol],
-      });
-      // Aborting ends the exchange at whatever stage it is: before the answer, or mid-body.
-      const onAbort = () => request.destroy(aborted());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      request.once('close', () => signal?.removeEventListener('abort', onAbort));
-      request.once('error', reject);
-      request.once('response', (response) => {
-        const status = response.statusCode ?? 502;
-        const responseHeaders: [string, string][] = [];
-        for (let index = 0; index < response.rawHeaders.length; index += 2) {
-          responseHeaders.push([response.rawHeaders[index]!, response.rawHeaders[index + 1]!]);
-        }
-        const hasBody = !NULL_BODY.has(status) && init.method !== 'HEAD';
-        if (!hasBody) response.resume();
-        resolve(
-          new Response(hasBody ? (Readable.toWeb(response) as ReadableStream<Uint8Array>) : null, {
-            status,
-            statusText: response.statusMessage,
-            headers: responseHeaders,
-          }),
-        );
-      });
-      request.end(body);
+      const send = (retry: boolean) => {
+        const request = (protocol === 'https:' ? https : http).request(url, {
+          method: init.method ?? 'GET',
+          headers,
+          agent: agents[protocol],
+        });
+        // Aborting ends the exchange at whatever stage it is: before the answer, or mid-body.
+        const onAbort = () => request.destroy(aborted());
+        signal?.addEventListener('abort', onAbort, { once: true });
+        request.once('close', () => signal?.removeEventListener('abort', onAbort));
+        let answered = false;
+        request.once('error', (error: NodeJS.ErrnoException) => {
+          // A kept-alive socket the upstream closed while idle (or while Lambda had the process
+          // frozen) fails as it is reused, before any answer: send the request once more on a
+          // new connection, as Node's documentation advises for reusedSocket. A fresh socket's
+          // failure, or one after the answer began, is the upstream's and goes to the caller.
+          const stale = !answered && request.reusedSocket && STALE_SOCKET.has(error.code ?? '');
+          if (retry && stale && !signal?.aborted) send(false);
+          else reject(error);
+        });
+        request.once('response', (response) => {
+          answered = true;
+          const status = response.statusCode ?? 502;
+          const responseHeaders: [string, string][] = [];
+          for (let index = 0; index < response.rawHeaders.length; index += 2) {
+            responseHeaders.push([response.rawHeaders[index]!, response.rawHeaders[index + 1]!]);
+          }
+          const hasBody = !NULL_BODY.has(status) && init.method !== 'HEAD';
+          if (!hasBody) response.resume();
+          resolve(
+            new Response(hasBody ? (Readable.toWeb(response) as ReadableStream<Uint8Array>) : null, {
+              status,
+              statusText: response.statusMessage,
+              headers: responseHeaders,
+            }),
+          );
+        });
+        request.end(body);
+      };
+      send(true);
     });
   return {
     fetch: fetch as typeof globalThis.fetch,

@@ -25,5 +25,11 @@ export function createLogger(
 export function describeError(error: unknown): LogFields {
   if (!(error instanceof Error)) return { error: String(error) };
   const cause = error.cause instanceof Error ? describeError(error.cause) : undefined;
-  return { error: `${error.name}: ${error.message}`, ...(cause ? { cause: cause.error } : {}) };
+  // The SDK's errors carry the upstream's x-request-id: what its support asks for.
+  const requestId = (error as { requestID?: unknown }).requestID;
+  return {
+    error: `${error.name}: ${error.message}`,
+    ...(cause ? { cause: cause.error } : {}),
+    ...(typeof requestId === 'string' && requestId ? { upstream_request_id: requestId } : {}),
+  };
 }

@@ -47,10 +47,7 @@ export function usageAccounting({ stores, isPublic }: Options): MiddlewareHandle
       }
     };
     c.set('accountUsage', accountUsage);
-    c.set(
-      'upstream',
-      accounted(c.get('upstream'), accountUsage, config.LOG_BODIES ? c.get('logFields') : null),
-    );
+    c.set('upstream', accounted(c.get('upstream'), accountUsage, c.get('logFields'), config.LOG_BODIES));
     await next();
   };
 }
@@ -58,16 +55,18 @@ export function usageAccounting({ stores, isPublic }: Options): MiddlewareHandle
 function accounted(
   upstream: ChatUpstream,
   accountUsage: (facts: UsageFacts) => Promise<void>,
-  bodies: Record<string, unknown> | null,
+  logFields: Record<string, unknown>,
+  logBodies: boolean,
 ): ChatUpstream {
   return {
     mode: upstream.mode,
     async complete(request, signal) {
       const completion = await upstream.complete(request, signal);
+      if (completion._request_id) logFields.upstream_request_id = completion._request_id;
       const content = completion.choices[0]?.message.content ?? '';
       const usage = completion.usage ?? (await estimateUsage(request, content));
       await accountUsage({ model: completion.model || request.model, usage, estimated: !completion.usage });
-      if (bodies) Object.assign(bodies, { prompt: request.messages, completion: content });
+      if (logBodies) Object.assign(logFields, { prompt: request.messages, completion: content });
       return completion;
     },
     stream: (request, signal) => upstream.stream(request, signal),

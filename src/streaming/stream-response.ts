@@ -22,7 +22,7 @@ export async function streamResponse(
   if (clientSignal.aborted) upstream.abort(StopReason.clientGone);
   else clientSignal.addEventListener('abort', () => upstream.abort(StopReason.clientGone), { once: true });
 
-  const body = await c.get('upstream').stream(request, upstream.signal);
+  const { body, requestId } = await c.get('upstream').stream(request, upstream.signal);
   const writeLog = c.get('deferAccessLog')();
   const { activeStreams } = c.get('metrics');
   const logBodies = c.get('config').LOG_BODIES;
@@ -46,6 +46,7 @@ export async function streamResponse(
         estimated: !usage,
       });
       writeLog({
+        ...(requestId ? { upstream_request_id: requestId } : {}),
         outcome,
         finish_reason: finishReason,
         ttft_ms: firstTokenMs,

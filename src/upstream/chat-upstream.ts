@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 
-export type ChatCompletion = OpenAI.ChatCompletion;
+/** `_request_id`: the upstream's `x-request-id`, which the SDK puts on what it returns. */
+export type ChatCompletion = OpenAI.ChatCompletion & { _request_id?: string | null };
 export type ChatCompletionChunk = OpenAI.ChatCompletionChunk;
 export type Model = OpenAI.Model;
 
@@ -8,15 +9,18 @@ export type Model = OpenAI.Model;
 export type ChatRequest = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'stream'> &
   Record<string, unknown>;
 
+/** A stream as the upstream answered it: its SSE bytes, and its `x-request-id` when it sent one. */
+export type UpstreamStream = { body: ReadableStream<Uint8Array>; requestId: string | null };
+
 /**
  * What the routes call. `stream` resolves once the upstream has answered with a status, so errors
- * before the first byte become HTTP errors; it then yields the upstream's own SSE bytes
+ * before the first byte become HTTP errors; its body yields the upstream's own SSE bytes
  * (`chat.completion.chunk` frames, the usage chunk, `[DONE]`), which the relay reads frame by frame
  * and can pass on untouched. Aborting `signal` cancels the upstream request.
  */
 export interface ChatUpstream {
   readonly mode: 'mock' | 'upstream';
   complete(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
-  stream(request: ChatRequest, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  stream(request: ChatRequest, signal: AbortSignal): Promise<UpstreamStream>;
   models(signal: AbortSignal): Promise<Model[]>;
 }

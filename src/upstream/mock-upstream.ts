@@ -34,7 +34,7 @@ export function createMockUpstream({
       return completion;
     },
     async stream(request, signal) {
-      return streamReply(mockReply(request), tokenDelayMs, signal);
+      return { body: streamReply(mockReply(request), tokenDelayMs, signal), requestId: null };
     },
     async models() {
       return [{ id: defaultModel, object: 'model', created: 0, owned_by: 'gateway-mock' }];

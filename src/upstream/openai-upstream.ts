@@ -53,7 +53,7 @@ export function createOpenAIUpstream(
         )
         .asResponse();
       if (!response.body) throw upstreamUnavailable(undefined, 'the stream had no body');
-      return response.body;
+      return { body: response.body, requestId: response.headers.get('x-request-id') };
     },
     async models(signal) {
       const page = await (await sdk()).models.list({ signal });

@@ -18,6 +18,8 @@ describe('request logs', () => {
         headers: { ...bearer(ALICE), 'x-request-id': 'log-stream' },
       }),
     );
+    // The upstream's own request ids (OpenAI's x-request-id), for tracing a request on its side.
+    const [jsonUpstream, streamUpstream] = gateway.upstream.requests.slice(-2).map((r) => r.requestId);
     const json = gateway.logs.filter((line) => line.request_id === 'log-json');
     expect(json).toHaveLength(1);
     expect(json[0]).toEqual({
@@ -31,6 +33,7 @@ describe('request logs', () => {
       client_ip: '127.0.0.1',
       latency_ms: expect.any(Number),
       key_id: 'alice',
+      upstream_request_id: jsonUpstream,
       model: 'gpt-4.1',
       usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
       usage_estimated: false,
@@ -52,10 +55,14 @@ describe('request logs', () => {
       model: 'gpt-4o-mini',
       usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
       usage_estimated: false,
+      upstream_request_id: streamUpstream,
       outcome: 'ok',
       finish_reason: 'stop',
       ttft_ms: expect.any(Number),
     });
+    expect(jsonUpstream).toMatch(/^req_fake_\d+$/);
+    expect(streamUpstream).toMatch(/^req_fake_\d+$/);
+    expect(jsonUpstream).not.toBe(streamUpstream);
     expect(stream[0]?.ttft_ms as number).toBeLessThanOrEqual(stream[0]?.latency_ms as number);
   });
 
@@ -82,7 +89,12 @@ describe('request logs', () => {
       code: 'invalid_value',
       key_id: 'alice',
     });
-    expect(outcome('upstream-500')).toMatchObject({ status: 502, outcome: 'upstream_error', level: 'error' });
+    expect(outcome('upstream-500')).toMatchObject({
+      status: 502,
+      outcome: 'upstream_error',
+      level: 'error',
+      upstream_request_id: expect.stringMatching(/^req_fake_/),
+    });
     expect(outcome('upstream-500')?.error).toBeDefined();
     expect(outcome('timeout')).toMatchObject({ status: 504, outcome: 'timeout' });
   });

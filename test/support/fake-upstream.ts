@@ -42,7 +42,12 @@ export type Scenario = {
   fast?: boolean;
 };
 
+// Process-wide, so ids stay unique across fake upstreams in one test file.
+let requestCount = 0;
+
 export type RecordedRequest = {
+  /** Sent back as `x-request-id`, as OpenAI does on every response. */
+  requestId: string;
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
@@ -110,6 +115,7 @@ async function handle(
   const raw = await readBody(req);
   let resolveDone!: () => void;
   const record: RecordedRequest = {
+    requestId: `req_fake_${++requestCount}`,
     method: req.method ?? 'GET',
     path: req.url ?? '/',
     headers: req.headers,
@@ -123,6 +129,7 @@ async function handle(
     }),
   };
   requests.push(record);
+  res.setHeader('x-request-id', record.requestId);
   res.on('close', () => {
     if (!res.writableFinished) {
       record.aborted = true;
@@ -202,7 +209,6 @@ async function handle(
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    'x-request-id': `req_fake_${requests.length}`,
     ...scenario.headers,
   });
   res.write(chunk({ role: 'assistant', content: '', refusal: null }));
@@ -282,14 +288,12 @@ function writeFast(res: ServerResponse, record: RecordedRequest, reply: Reply, s
     res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': json.length,
-      'x-request-id': 'req_fake',
     });
     return void res.end(json);
   }
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    'x-request-id': 'req_fake',
   });
   // One chunked-encoding chunk per event, as a server flushing per token sends, but in one writev.
   res.cork();
@@ -331,7 +335,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
-    'x-request-id': 'req_fake',
     ...headers,
   });
   res.end(text);

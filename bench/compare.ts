@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
 import { type LoadResult, runLoad } from './load-client.ts';
-import { reply } from './scenarios.ts';
+import { gatewayBindings, reply } from './scenarios.ts';
 import { formatSpread, spread } from './stats.ts';
 
 /**
@@ -50,14 +50,7 @@ try {
   const upstream = upstreamStart.child;
   children.push(upstream);
   await upstream.call('setDefault', { fast: true, content: reply(50) });
-  const bindings = JSON.stringify({
-    NODE_ENV: 'production',
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: upstreamStart.ready.baseURL,
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_MAX: '1000000000',
-    ...Object.fromEntries(values['gateway-env'].map((pair) => pair.split(/=(.*)/s).slice(0, 2))),
-  });
+  const bindings = JSON.stringify(gatewayBindings(upstreamStart.ready.baseURL, values['gateway-env']));
   const start = async (dir: string) => {
     const script = pathToFileURL(join(dir, 'bench/gateway-process.ts'));
     const started = await startChild<{ url: string }>(script, { args: [bindings] });

@@ -8,7 +8,14 @@ import { runLoad } from './load-client.ts';
 import { measureAborts, measureOpenStreams } from './long-streams.ts';
 import { loadAverage, runInfo, writeDocs } from './report.ts';
 import { emptyResults, render, type Sizes } from './results.ts';
-import { type BenchContext, endpoint, measureLoad, reply, type TargetName } from './scenarios.ts';
+import {
+  type BenchContext,
+  endpoint,
+  gatewayBindings,
+  measureLoad,
+  reply,
+  type TargetName,
+} from './scenarios.ts';
 
 /**
  * `npm run bench [-- options]`: the gateway (Node adapter, own process) against the fake upstream
@@ -75,15 +82,7 @@ const upstreamStart = await startChild<{ baseURL: string }>(
   new URL('./upstream-process.ts', import.meta.url),
 );
 const upstream = upstreamStart.child;
-const bindings = {
-  NODE_ENV: 'production',
-  OPENAI_API_KEY: 'sk-bench',
-  OPENAI_BASE_URL: upstreamStart.ready.baseURL,
-  LOG_LEVEL: 'info',
-  // A rate limiter must not turn the load into 429s; its per-request work is still measured.
-  RATE_LIMIT_MAX: '1000000000',
-  ...Object.fromEntries(values['gateway-env'].map((pair) => pair.split(/=(.*)/s).slice(0, 2))),
-};
+const bindings = gatewayBindings(upstreamStart.ready.baseURL, values['gateway-env']);
 const startGateway = async (execArgv: string[] = []) => {
   const started = await startChild<{ url: string }>(new URL('./gateway-process.ts', import.meta.url), {
     args: [JSON.stringify(bindings)],

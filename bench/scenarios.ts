@@ -14,6 +14,20 @@ export type BenchContext = {
   startGateway(execArgv?: string[]): Promise<{ child: Child; url: string }>;
 };
 
+/**
+ * The gateway's bindings in every bench: production mode against the fake upstream, with the
+ * access log written (to a discarded stdout), plus `K=V` pairs from `--gateway-env`.
+ */
+export const gatewayBindings = (baseURL: string, extra: readonly string[] = []) => ({
+  NODE_ENV: 'production',
+  OPENAI_API_KEY: 'sk-bench',
+  OPENAI_BASE_URL: baseURL,
+  LOG_LEVEL: 'info',
+  // A rate limiter must not turn the load into 429s; its per-request work is still measured.
+  RATE_LIMIT_MAX: '1000000000',
+  ...Object.fromEntries(extra.map((pair) => pair.split(/=(.*)/s).slice(0, 2))),
+});
+
 const WORDS = 'The quick brown fox jumps over the lazy dog while a model streams'.split(' ');
 /** A reply of `count` words: the fake sends one chunk (one token) per word. */
 export const reply = (count: number) =>

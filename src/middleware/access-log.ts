@@ -44,7 +44,8 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
       };
       c.get('metrics').observe(facts);
       const entry = c.get('config').METRICS_EMF ? { ...line, ...emfFields(facts) } : line;
-      if (status >= 500 || fields.outcome === 'upstream_error') c.get('log').error('request', entry);
+      const failed = status >= 500 || fields.outcome === 'upstream_error' || line.usage_error !== undefined;
+      if (failed) c.get('log').error('request', entry);
       else c.get('log').info('request', entry);
     };
     c.set('deferAccessLog', () => {

@@ -64,8 +64,14 @@ function accounted(
       const completion = await upstream.complete(request, signal);
       if (completion._request_id) logFields.upstream_request_id = completion._request_id;
       const content = completion.choices[0]?.message.content ?? '';
-      const usage = completion.usage ?? (await estimateUsage(request, content));
-      await accountUsage({ model: completion.model || request.model, usage, estimated: !completion.usage });
+      try {
+        const usage = completion.usage ?? (await estimateUsage(request, content));
+        await accountUsage({ model: completion.model || request.model, usage, estimated: !completion.usage });
+      } catch (error) {
+        // As for streams: the client still gets the answer it was charged for upstream, and the
+        // request's line says the accounting failed (the stores report their own outages).
+        logFields.usage_error = describeError(error).error;
+      }
       if (logBodies) Object.assign(logFields, { prompt: request.messages, completion: content });
       return completion;
     },

@@ -125,8 +125,12 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
       out = '';
       if (last) controller.enqueue(encoder.encode(last));
     }
-    await onEnd(summary);
-    controller?.close();
+    try {
+      await onEnd(summary);
+    } finally {
+      // The client has every frame by now: a failure in the accounting must not hold the stream open.
+      controller?.close();
+    }
   };
 
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {

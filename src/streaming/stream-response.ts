@@ -38,14 +38,22 @@ export async function streamResponse(
     prelude,
     onEnd: async ({ outcome, finishReason, usage, firstTokenMs, completionText, error }) => {
       activeStreams.dec();
-      // A stream cut short (client gone, upstream failure, timeout) never got the usage chunk:
-      // it is still accounted, with the prompt and the completion actually relayed, as estimated.
-      await c.get('accountUsage')({
-        model: request.model,
-        usage: usage ?? (await estimateUsage(request, completionText)),
-        estimated: !usage,
-      });
+      let unaccounted: unknown;
+      try {
+        // A stream cut short (client gone, upstream failure, timeout) never got the usage chunk:
+        // it is still accounted, with the prompt and the completion actually relayed, as estimated.
+        await c.get('accountUsage')({
+          model: request.model,
+          usage: usage ?? (await estimateUsage(request, completionText)),
+          estimated: !usage,
+        });
+      } catch (thrown) {
+        // The stores report their own failures; this is anything else (the tokenizer failing to
+        // load, say): the request's line still gets written, and says so.
+        unaccounted = thrown;
+      }
       writeLog({
+        ...(unaccounted ? { usage_error: describeError(unaccounted).error } : {}),
         ...(requestId ? { upstream_request_id: requestId } : {}),
         outcome,
         finish_reason: finishReason,

@@ -31,7 +31,10 @@ export type Scenario = {
   malformed?: boolean;
   /** Send an OpenAI-style `{"error":...}` data frame mid-stream, as OpenAI does on server errors. */
   errorEvent?: boolean;
-  /** Ignore `stream_options.include_usage` (some compatible servers never send usage). */
+  /**
+   * Send no usage, as some compatible servers never do: streams ignore
+   * `stream_options.include_usage`, JSON completions leave `usage` out.
+   */
   omitUsage?: boolean;
   /**
    * Throughput mode for `bench/`: each distinct reply is rendered once and cached, and a stream is
@@ -190,7 +193,8 @@ async function handle(
   const created = Math.floor(record.startedAt / 1000);
 
   if (body.stream !== true) {
-    return sendJson(res, 200, completionBody({ id, created, model, tokens, finishReason, usage }));
+    const reply = { id, created, model, tokens, finishReason, usage: scenario.omitUsage ? undefined : usage };
+    return sendJson(res, 200, completionBody(reply));
   }
 
   const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
@@ -310,7 +314,7 @@ function completionBody(reply: {
   model: string;
   tokens: string[];
   finishReason: string;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
 }) {
   return {
     id: reply.id,
@@ -325,7 +329,7 @@ function completionBody(reply: {
         finish_reason: reply.finishReason,
       },
     ],
-    usage: reply.usage,
+    ...(reply.usage ? { usage: reply.usage } : {}),
     system_fingerprint: 'fp_fake',
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gatewayFrames } from '../src/streaming/gateway-frames.ts';
+import { openaiFrames } from '../src/streaming/openai-frames.ts';
 import { relayStream, type StreamSummary } from '../src/streaming/relay-stream.ts';
 
 const chunk = (content: string | null, extra: Record<string, unknown> = {}) =>
@@ -26,15 +27,18 @@ const upstreamBody = (text: string) =>
     },
   });
 
-const relay = (onEnd: (summary: StreamSummary) => Promise<void> | void) =>
+const relay = (
+  onEnd: (summary: StreamSummary) => Promise<void> | void,
+  { body = `${chunk('Hello')}${chunk(' there')}${chunk(null)}data: [DONE]\n\n`, format = gatewayFrames } = {},
+) =>
   relayStream({
-    body: upstreamBody(`${chunk('Hello')}${chunk(' there')}${chunk(null)}data: [DONE]\n\n`),
+    body: upstreamBody(body),
     upstream: new AbortController(),
     shutdownSignal: new AbortController().signal,
     idleTimeoutMs: 5_000,
     keepaliveMs: 0,
     startedAt: Date.now(),
-    format: gatewayFrames,
+    format,
     onEnd,
   });
 
@@ -52,5 +56,26 @@ describe('relayStream', () => {
       'data: {"content":"Hello"}\n\ndata: {"content":" there"}\n\n' +
         'event: usage\ndata: {"finish_reason":"stop","usage":null}\n\ndata: [DONE]\n\n',
     );
+  });
+
+  it('takes a usage chunk without a choices array, as some compatible servers send it', async () => {
+    const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+    const usageOnly = `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', usage })}\n\n`;
+    const body = `${chunk('Hi')}${chunk(null)}${usageOnly}data: [DONE]\n\n`;
+    const summaries: StreamSummary[] = [];
+    const gateway = await new Response(relay((summary) => void summaries.push(summary), { body })).text();
+    expect(gateway).toBe(
+      'data: {"content":"Hi"}\n\n' +
+        `event: usage\ndata: ${JSON.stringify({ finish_reason: 'stop', usage })}\n\ndata: [DONE]\n\n`,
+    );
+    const format = openaiFrames({ includeUsage: false });
+    const openai = await new Response(
+      relay((summary) => void summaries.push(summary), { body, format }),
+    ).text();
+    expect(openai).toBe(`${chunk('Hi')}${chunk(null)}data: [DONE]\n\n`);
+    expect(summaries.map(({ outcome, usage: counted }) => ({ outcome, counted }))).toEqual([
+      { outcome: 'ok', counted: usage },
+      { outcome: 'ok', counted: usage },
+    ]);
   });
 });

@@ -1,5 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { Config, ConfigError, loadConfig } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('applies defaults to empty bindings', () => {
@@ -49,5 +50,20 @@ describe('loadConfig', () => {
 
   it('never echoes a secret value in the error', () => {
     expect(() => loadConfig({ OPENAI_API_KEY: 42, REQUEST_TIMEOUT: 'x' })).not.toThrow(/42/);
+  });
+});
+
+describe('the documentation of the configuration', () => {
+  it('names every variable in .env.example and in README.md or docs/', () => {
+    const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+    const example = read('.env.example');
+    const docs = [
+      read('README.md'),
+      ...readdirSync(new URL('../docs/', import.meta.url)).map((f) => read(`docs/${f}`)),
+    ];
+    const names = Object.keys(Config.shape);
+    expect(names.length).toBeGreaterThan(30);
+    expect(names.filter((name) => !new RegExp(`^#?\\s*${name}=`, 'm').test(example))).toEqual([]);
+    expect(names.filter((name) => !docs.some((text) => text.includes(`\`${name}\``)))).toEqual([]);
   });
 });

@@ -94,6 +94,38 @@ describe('adapters/node.ts', () => {
 });
 
 describe('the upstream fetch the Node adapter hands the SDK', () => {
+  it('goes through HTTP_PROXY when Node is told to use the environment proxy (NODE_USE_ENV_PROXY=1)', async () => {
+    // A forward proxy: plain-HTTP requests arrive in absolute form and are passed on.
+    const proxied: string[] = [];
+    const proxy = http.createServer((request, response) => {
+      proxied.push(`${request.method} ${request.url}`);
+      const target = new URL(request.url ?? '');
+      const onward = http.request(target, { method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      request.pipe(onward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const { child, url } = await startProcess({
+        NODE_USE_ENV_PROXY: '1',
+        HTTP_PROXY: `http://127.0.0.1:${port}`,
+      });
+      const response = await fetch(`${url}/api/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(chat()),
+      });
+      expect(response.status).toBe(200);
+      expect(proxied).toEqual([`POST ${upstream.baseURL}/chat/completions`]);
+      child.kill('SIGTERM');
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('keeps the upstream connection alive between requests', async () => {
     const gateway = await startGateway();
     for (let i = 0; i < 3; i++) await gateway.post('/api/completions', chat());

@@ -6,6 +6,15 @@ import { Readable } from 'node:stream';
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 
+// Agents of our own ignore HTTP_PROXY, HTTPS_PROXY and NO_PROXY unless handed them: they follow
+// them when Node is told to (NODE_USE_ENV_PROXY=1 or --use-env-proxy), as its own fetch does.
+function envProxy(): http.ProxyEnv | undefined {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return process.env.NODE_USE_ENV_PROXY === '1' || flags.includes('--use-env-proxy')
+    ? process.env
+    : undefined;
+}
+
 /**
  * A `fetch` for the openai SDK's upstream calls on Node (the server and Lambda), over `node:http`
  * with keep-alive agents.
@@ -13,11 +22,9 @@ const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
  * objects per call: measured as the largest cost the gateway adds to a request (docs/benchmarks.md).
  * Only what the SDK uses is supported: string bodies, an AbortSignal, any method.
  */
-export function upstreamFetch() {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, scheduling: 'lifo' }),
-    'https:': new https.Agent({ keepAlive: true, scheduling: 'lifo' }),
-  };
+export function upstreamFetch({ proxyEnv = envProxy() }: { proxyEnv?: http.ProxyEnv | undefined } = {}) {
+  const options = { keepAlive: true, scheduling: 'lifo' as const, ...(proxyEnv ? { proxyEnv } : {}) };
+  const agents = { 'http:': new http.Agent(options), 'https:': new https.Agent(options) };
   const fetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
     new Promise((resolve, reject) => {
       const url = new URL(input instanceof Request ? input.url : input);

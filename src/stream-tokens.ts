@@ -44,7 +44,9 @@ export function createStreamTokens({
     async sign(fields) {
       const ticket: StreamTicket = {
         id: crypto.randomUUID(),
-        exp: Math.floor(Date.now() / 1000) + ttlSeconds,
+        // Rounded up: a link lives at least the TTL (rounded down, one made late in a second
+        // lived up to a second less, which with a short TTL could be almost nothing).
+        exp: Math.ceil(Date.now() / 1000) + ttlSeconds,
         ...fields,
       };
       const payload = toBase64Url(encoder.encode(JSON.stringify(ticket)));

@@ -40,10 +40,10 @@ const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encodi
 const revision = git('rev-parse', '--short', ref);
 const baseDir = mkdtempSync(join(tmpdir(), 'gateway-compare-'));
 git('worktree', 'add', '--detach', baseDir, ref);
-symlinkSync(join(root, 'node_modules'), join(baseDir, 'node_modules'));
 
 const children: Child[] = [];
 try {
+  symlinkSync(join(root, 'node_modules'), join(baseDir, 'node_modules'));
   const upstreamStart = await startChild<{ baseURL: string }>(
     new URL('./upstream-process.ts', import.meta.url),
   );

@@ -72,9 +72,13 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const { port } = server.address() as AddressInfo;
 
   // Builds the services now, so mock mode and config problems show at start, not at first request.
-  const health = (await (await app.request('/api/health', {}, bindings)).json()) as {
-    mode: 'mock' | 'upstream';
-  };
+  // Its log line names itself, so nobody goes looking for the client that asked.
+  const selfCheck = await app.request(
+    '/api/health',
+    { headers: { 'x-request-id': 'startup-check' } },
+    bindings,
+  );
+  const health = (await selfCheck.json()) as { mode: 'mock' | 'upstream' };
 
   let closing: Promise<void> | undefined;
   const shutdown = () => {

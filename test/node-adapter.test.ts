@@ -4,6 +4,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream } from './support/fake-upstream.ts';
+import { startForwardProxy } from './support/forward-proxy.ts';
 import { readSse } from './support/sse.ts';
 import { chat, startGateway } from './support/start-gateway.ts';
 
@@ -95,23 +96,11 @@ describe('adapters/node.ts', () => {
 
 describe('the upstream fetch the Node adapter hands the SDK', () => {
   it('goes through HTTP_PROXY when Node is told to use the environment proxy (NODE_USE_ENV_PROXY=1)', async () => {
-    // A forward proxy: plain-HTTP requests arrive in absolute form and are passed on.
-    const proxied: string[] = [];
-    const proxy = http.createServer((request, response) => {
-      proxied.push(`${request.method} ${request.url}`);
-      const target = new URL(request.url ?? '');
-      const onward = http.request(target, { method: request.method, headers: request.headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      });
-      request.pipe(onward);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxy = await startForwardProxy();
     try {
-      const { port } = proxy.address() as { port: number };
       const { child, url } = await startProcess({
         NODE_USE_ENV_PROXY: '1',
-        HTTP_PROXY: `http://127.0.0.1:${port}`,
+        HTTP_PROXY: proxy.url,
       });
       const response = await fetch(`${url}/api/completions`, {
         method: 'POST',
@@ -119,10 +108,10 @@ describe('the upstream fetch the Node adapter hands the SDK', () => {
         body: JSON.stringify(chat()),
       });
       expect(response.status).toBe(200);
-      expect(proxied).toEqual([`POST ${upstream.baseURL}/chat/completions`]);
+      expect(proxy.proxied).toEqual([`POST ${upstream.baseURL}/chat/completions`]);
       child.kill('SIGTERM');
     } finally {
-      proxy.close();
+      await proxy.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY, startFakeUpstream } from '../support/fake-upstream.ts';
+import { startForwardProxy } from '../support/forward-proxy.ts';
 import {
   apiGatewayV1Event,
   CLIENT_IP,
@@ -220,6 +221,32 @@ describe('Lambda Function URL handler when the runtime connection drops', () => 
     await waitFor(() => dropping.logs.some((line) => line.request_id === 'lambda-drop-1'), 2_000);
     expect(dropping.logs.find((line) => line.request_id === 'lambda-drop-1')?.outcome).toBe('client_aborted');
     expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: true });
+  });
+});
+
+describe('Lambda upstream calls behind an egress proxy', () => {
+  it('go through HTTP_PROXY when the function sets NODE_USE_ENV_PROXY=1', async () => {
+    const proxy = await startForwardProxy();
+    try {
+      const proxiedFn = await startLambdaFunction({
+        taskRoot,
+        // The Runtime API is the sandbox's own, never behind the proxy.
+        env: (api) => ({
+          OPENAI_API_KEY: 'sk-test-upstream-key',
+          OPENAI_BASE_URL: upstream.baseURL,
+          NODE_USE_ENV_PROXY: '1',
+          HTTP_PROXY: proxy.url,
+          NO_PROXY: api.address,
+        }),
+      });
+      const response = await proxiedFn.invoke(functionUrlEvent({ path: '/api/completions', body: chat() }))
+        .response;
+      expect(response.status).toBe(200);
+      expect((await response.json()).content).toBe(DEFAULT_REPLY);
+      expect(proxy.proxied).toEqual([`POST ${upstream.baseURL}/chat/completions`]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -36,7 +36,12 @@ export async function buildBundle(entry?: string): Promise<string> {
   return dir;
 }
 
-type LaunchOptions = { taskRoot: string; handler?: string; env?: Record<string, string> };
+type LaunchOptions = {
+  taskRoot: string;
+  handler?: string;
+  /** The function's environment, or a function of the Runtime API (for settings that name it). */
+  env?: Record<string, string> | ((api: RuntimeApi) => Record<string, string>);
+};
 
 /** launchLambdaFunction, stopped after the test that started it, or after the file. */
 export async function startLambdaFunction(options: LaunchOptions): Promise<LambdaFunction> {
@@ -81,7 +86,7 @@ export async function launchLambdaFunction(options: LaunchOptions): Promise<Lamb
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
       AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/gateway',
       AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/24/[$LATEST]0123456789abcdef',
-      ...options.env,
+      ...(typeof options.env === 'function' ? options.env(api) : options.env),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

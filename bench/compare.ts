@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
 import { type LoadResult, runLoad } from './load-client.ts';
-import { gatewayBindings, reply } from './scenarios.ts';
+import { gatewayBindings, gatewayEndpoint, type Kind, reply } from './scenarios.ts';
 import { formatSpread, spread } from './stats.ts';
 
 /**
@@ -57,15 +57,16 @@ try {
     return { child: started.child, url: started.ready.url };
   };
   const dirs: Record<string, string> = { [`${revision} (base)`]: baseDir, 'working tree': root };
-  const body = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'Say hello' }] }));
-  const endpointOf = (url: string, kind: 'stream' | 'json') => ({
-    url: new URL(kind === 'stream' ? '/api/completions/stream' : '/api/completions', url),
-    body,
-    sse: kind === 'stream',
-  });
-
-  type Figures = { cpuUs: number[]; rps: number[]; serialP50: number[] };
-  const figures = new Map<string, Figures>();
+  type Figures = { kind: Kind; name: string; cpuUs: number[]; rps: number[]; serialP50: number[] };
+  const figures: Figures[] = [];
+  const figuresOf = (kind: Kind, name: string) => {
+    let entry = figures.find((figure) => figure.kind === kind && figure.name === name);
+    if (!entry) {
+      entry = { kind, name, cpuUs: [], rps: [], serialP50: [] };
+      figures.push(entry);
+    }
+    return entry;
+  };
   const measure = async (label: string, child: Child, run: () => Promise<LoadResult>) => {
     const before = await child.call<ProcessUsage>('usage');
     const result = await run();
@@ -84,20 +85,18 @@ try {
     for (const name of names) sides.set(name, await start(dirs[name]!));
     for (const side of sides.values()) {
       for (const kind of ['stream', 'json'] as const)
-        await runLoad(endpointOf(side.url, kind), { requests: 1_000, concurrency: 50 });
+        await runLoad(gatewayEndpoint(side.url, kind), { requests: 1_000, concurrency: 50 });
     }
     await upstream.call('takeRequests');
     for (const kind of ['stream', 'json'] as const) {
       for (const [name, side] of sides) {
-        const key = `${kind}\t${name}`;
-        const entry = figures.get(key) ?? { cpuUs: [], rps: [], serialP50: [] };
-        figures.set(key, entry);
+        const entry = figuresOf(kind, name);
         const load = await measure(`${kind}, ${name}`, side.child, () =>
-          runLoad(endpointOf(side.url, kind), { requests, concurrency: 50 }),
+          runLoad(gatewayEndpoint(side.url, kind), { requests, concurrency: 50 }),
         );
         entry.cpuUs.push(load.cpuUs);
         entry.rps.push(load.result.rps);
-        const serial = await runLoad(endpointOf(side.url, kind), { requests: 300, concurrency: 1 });
+        const serial = await runLoad(gatewayEndpoint(side.url, kind), { requests: 300, concurrency: 1 });
         entry.serialP50.push(serial.p50);
       }
     }
@@ -111,14 +110,13 @@ try {
   console.log(`\nGateway at ${revision} against the working tree, ${rounds} rounds, medians (ranges):\n`);
   console.log('| Load | Side | CPU µs/request (c=50) | requests/s (c=50) | p50 ms (c=1) |');
   console.log('| --- | --- | --- | --- | --- |');
-  for (const [key, entry] of figures) {
-    const [kind, name] = key.split('\t');
+  for (const entry of figures) {
     const row = [
       formatSpread(spread(entry.cpuUs), 0),
       formatSpread(spread(entry.rps), 0),
       formatSpread(spread(entry.serialP50), 2),
     ];
-    console.log(`| ${kind} | ${name} | ${row.join(' | ')} |`);
+    console.log(`| ${entry.kind} | ${entry.name} | ${row.join(' | ')} |`);
   }
 } finally {
   for (const child of children) await child.call('shutdown').catch(() => undefined);

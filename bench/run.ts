@@ -12,6 +12,7 @@ import {
   type BenchContext,
   endpoint,
   gatewayBindings,
+  gatewayEndpoint,
   measureLoad,
   reply,
   type TargetName,
@@ -175,10 +176,7 @@ async function profile(kind: 'stream' | 'json') {
   const gateway = await startGateway();
   try {
     await upstream.call('setDefault', { fast: true, content: reply(50) });
-    const target = {
-      ...endpoint(ctx, 'gateway', kind),
-      url: new URL(kind === 'stream' ? '/api/completions/stream' : '/api/completions', gateway.url),
-    };
+    const target = gatewayEndpoint(gateway.url, kind);
     await runLoad(target, { requests: warmupRequests, concurrency: sizes.concurrency });
     await gateway.child.call('profileStart', { intervalUs: 200 });
     const run = await runLoad(target, { requests: profileRequests, concurrency: sizes.concurrency });

@@ -38,13 +38,17 @@ const messages = (marker: string) => [
   { role: 'user', content: marker },
 ];
 
+/** The brief's endpoints on a gateway at `gatewayUrl`: `/api/completions/stream` or `/api/completions`. */
+export function gatewayEndpoint(gatewayUrl: string, kind: Kind, marker = 'Say hello'): Endpoint {
+  const sse = kind === 'stream';
+  const url = new URL(sse ? '/api/completions/stream' : '/api/completions', gatewayUrl);
+  return { url, sse, body: Buffer.from(JSON.stringify({ messages: messages(marker) })) };
+}
+
 /** The same request either way: the direct one as the gateway itself sends it upstream. */
 export function endpoint(ctx: BenchContext, target: TargetName, kind: Kind, marker = 'Say hello'): Endpoint {
   const sse = kind === 'stream';
-  if (target === 'gateway') {
-    const url = new URL(sse ? '/api/completions/stream' : '/api/completions', ctx.gateway.url);
-    return { url, sse, body: Buffer.from(JSON.stringify({ messages: messages(marker) })) };
-  }
+  if (target === 'gateway') return gatewayEndpoint(ctx.gateway.url, kind, marker);
   const body = {
     model: 'gpt-4o-mini',
     messages: messages(marker),

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
 import { runLoad, send } from './load-client.ts';
-import { gatewayBindings, reply } from './scenarios.ts';
+import { gatewayBindings, gatewayEndpoint, reply } from './scenarios.ts';
 
 /**
  * `npm run bench:soak [-- --rounds 6]`: a leak check. Each round sends the gateway (Node adapter,
@@ -24,28 +24,25 @@ try {
     execArgv: ['--expose-gc'],
   });
   children.push(gateway.child);
-  const body = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'Say hello' }] }));
-  const endpoint = (path: string, sse: boolean) => ({ url: new URL(path, gateway.ready.url), body, sse });
+  const stream = gatewayEndpoint(gateway.ready.url, 'stream');
+  const json = gatewayEndpoint(gateway.ready.url, 'json');
+  const v1 = { ...json, url: new URL('/v1/chat/completions', gateway.ready.url) };
 
   const heaps: number[] = [];
   console.log('| Round | Requests so far | Live heap after GC, MB | RSS, MB |\n| --- | --- | --- | --- |');
   for (let round = 1; round <= rounds; round++) {
     await upstream.child.call('setDefault', { fast: true, content: reply(50) });
     const loads = [
-      await runLoad(endpoint('/api/completions/stream', true), { requests: 3_000, concurrency: 50 }),
-      await runLoad(endpoint('/api/completions', false), { requests: 3_000, concurrency: 50 }),
-      await runLoad(endpoint('/v1/chat/completions', false), { requests: 500, concurrency: 20 }),
+      await runLoad(stream, { requests: 3_000, concurrency: 50 }),
+      await runLoad(json, { requests: 3_000, concurrency: 50 }),
+      await runLoad(v1, { requests: 500, concurrency: 20 }),
     ];
     const failed = loads.reduce((sum, load) => sum + load.failed, 0);
     if (failed) throw new Error(`round ${round}: ${failed} requests failed`);
     // Streams the client leaves early: the path that aborts upstream calls and estimates usage.
     await upstream.child.call('setDefault', { content: reply(200), chunkDelayMs: 20 });
     const agent = new Agent({ keepAlive: true });
-    await Promise.all(
-      Array.from({ length: 100 }, () =>
-        send(endpoint('/api/completions/stream', true), { agent, abortAfterMs: 100 }),
-      ),
-    );
+    await Promise.all(Array.from({ length: 100 }, () => send(stream, { agent, abortAfterMs: 100 })));
     agent.destroy();
     await upstream.child.call('takeRequests');
     await sleep(500);

@@ -63,7 +63,7 @@ function accounted(
     async complete(request, signal) {
       const completion = await upstream.complete(request, signal);
       if (completion._request_id) logFields.upstream_request_id = completion._request_id;
-      const content = completion.choices?.[0]?.message?.content ?? '';
+      const content = completion.choices[0]?.message.content ?? '';
       try {
         const usage = completion.usage ?? (await estimateUsage(request, content));
         await accountUsage({ model: completion.model || request.model, usage, estimated: !completion.usage });

@@ -12,7 +12,7 @@ export function completionsRoute() {
     .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
       const request = toChatRequest(c.req.valid('json'), c.get('config'));
       const completion = await c.get('upstream').complete(request, c.req.raw.signal);
-      const choice = completion.choices?.[0];
+      const choice = completion.choices[0];
       const result = {
         id: completion.id,
         model: completion.model,

@@ -8,8 +8,7 @@ import { frame } from './sse-frames.ts';
  */
 export const gatewayFrames: FrameFormat = {
   chunk(chunk) {
-    // `?.` on choices too: some compatible servers send their usage chunk without any.
-    const content = chunk.choices?.[0]?.delta?.content;
+    const content = chunk.choices[0]?.delta?.content;
     return content ? frame(JSON.stringify({ content })) : null;
   },
   done: ({ finishReason, usage }) =>

@@ -8,7 +8,7 @@ import { frame } from './sse-frames.ts';
  */
 export function openaiFrames({ includeUsage }: { includeUsage: boolean }): FrameFormat {
   return {
-    chunk: (chunk, data) => (!includeUsage && !chunk.choices?.length && chunk.usage ? null : frame(data)),
+    chunk: (chunk, data) => (!includeUsage && chunk.choices.length === 0 && chunk.usage ? null : frame(data)),
     done: () => frame('[DONE]'),
     error: (error) => frame(JSON.stringify(error.toBody())),
   };

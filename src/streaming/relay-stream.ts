@@ -93,8 +93,11 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
       // OpenAI reports a failure mid-stream as a frame holding an error object.
       if (event === 'error' || chunk.error)
         throw upstreamUnavailable(chunk.error, 'the stream reported an error');
+      // Some compatible servers send their usage chunk with no `choices` at all: every format
+      // below reads the chunk as OpenAI shapes it.
+      chunk.choices ??= [];
       if (chunk.usage) summary.usage = chunk.usage;
-      const choice = chunk.choices?.[0];
+      const choice = chunk.choices[0];
       if (choice?.finish_reason) summary.finishReason = choice.finish_reason;
       const content = choice?.delta?.content;
       if (content) {

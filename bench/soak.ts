@@ -54,10 +54,12 @@ try {
     console.log(`| ${round} | ${round * 6_600} | ${mb(usage.heapUsed)} | ${mb(usage.rss)} |`);
   }
   // The first round still warms caches and JIT code; later rounds must not keep growing.
-  const growth = (heaps.at(-1)! - heaps[1]!) / 1_048_576;
-  console.log(
-    `\nLive heap from round 2 to round ${rounds}: ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`,
-  );
+  if (heaps.length > 2) {
+    const growth = (heaps.at(-1)! - heaps[1]!) / 1_048_576;
+    console.log(
+      `\nLive heap from round 2 to round ${rounds}: ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`,
+    );
+  }
 } finally {
   for (const child of children) await child.call('shutdown').catch(() => undefined);
   await Promise.race([Promise.all(children.map((child) => child.exited)), sleep(5_000)]);

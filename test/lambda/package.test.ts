@@ -3,14 +3,22 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
 describe('npm run package:lambda', () => {
-  it('packages offline: only the bundle in the zip, a streaming Function URL, both public permissions', async () => {
+  it('packages offline: only the bundle in the zip, every setting but no secret in the template, a streaming Function URL, both public permissions', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gateway-package-'));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
-    const { code, output } = await run('npm', ['run', 'package:lambda', '--', '--package', dir]);
+    // An optional secret is set as docs/lambda.md shows: a dynamic reference passed as a param.
+    const adminKeyReference =
+      '{{resolve:secretsmanager:openai-stream-gateway/dev:SecretString:ADMIN_API_KEY}}';
+    const { code, output } = await run(
+      'npm',
+      ['run', 'package:lambda', '--', '--package', dir, `--param=adminApiKey=${adminKeyReference}`],
+      SHELL_SECRETS,
+    );
     expect(code, output).toBe(0);
 
     const template = JSON.parse(
@@ -29,9 +37,42 @@ describe('npm run package:lambda', () => {
       Timeout: expect.any(Number),
       MemorySize: expect.any(Number),
     });
-    // The key is a dynamic reference CloudFormation resolves at deploy time, never a value.
+    // Secrets are dynamic references CloudFormation resolves at deploy time, or unset; never values,
+    // not even those in the shell of whoever packages it.
     const { Variables: variables } = properties.Environment as { Variables: Record<string, string> };
-    expect(variables.OPENAI_API_KEY).toMatch(/^\{\{resolve:secretsmanager:/);
+    expect(variables.OPENAI_API_KEY).toMatch(DYNAMIC_REFERENCE);
+    expect(variables.STREAM_TOKEN_SECRET).toMatch(DYNAMIC_REFERENCE);
+    expect(variables.ADMIN_API_KEY).toBe(adminKeyReference);
+    for (const [name, value] of Object.entries(variables)) {
+      if (SECRET_NAME.test(name)) expect(value, name).toMatch(new RegExp(`^$|${DYNAMIC_REFERENCE.source}`));
+    }
+    const text = JSON.stringify(template);
+    for (const secret of Object.values(SHELL_SECRETS)) expect(text).not.toContain(secret);
+
+    // Every deploy setting reaches the function, with the app's own defaults where it has one.
+    const defaults = loadConfig({});
+    expect(variables).toMatchObject({
+      NODE_ENV: 'production',
+      PUBLIC_ACCESS: 'off',
+      GATEWAY_API_KEYS: '',
+      GATEWAY_API_KEY_HASHES: '',
+      CORS_ORIGINS: '',
+      ALLOWED_MODELS: '',
+      METRICS_EMF: 'off',
+      MAX_TOKENS_CAP: '4096',
+    });
+    for (const name of [
+      'RATE_LIMIT_MAX',
+      'RATE_LIMIT_WINDOW_MS',
+      'TOKEN_LIMIT_MAX',
+      'TOKEN_LIMIT_WINDOW_MS',
+      'MAX_TOKENS_RULE',
+      'REQUEST_TIMEOUT',
+      'DEFAULT_MODEL',
+      'LOG_LEVEL',
+    ] as const) {
+      expect(variables[name], name).toBe(String(defaults[name]));
+    }
 
     expect(ofType('AWS::Lambda::Url').map((url) => url.Properties)).toEqual([
       expect.objectContaining({ AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }),
@@ -60,6 +101,16 @@ describe('npm run package:lambda', () => {
   }, 90_000);
 });
 
+const DYNAMIC_REFERENCE = /^\{\{resolve:secretsmanager:[^}]+\}\}$/;
+// Key hashes are digests, safe to publish; REDIS_URL may carry a password.
+const SECRET_NAME = /^(?!GATEWAY_API_KEY_HASHES$).*(KEY|SECRET|PASSWORD|REDIS_URL)/;
+const SHELL_SECRETS = {
+  OPENAI_API_KEY: 'sk-shell-openai-key-0123456789',
+  STREAM_TOKEN_SECRET: 'shell-stream-token-secret-0123456789abcdef',
+  ADMIN_API_KEY: 'shell-admin-key-0123456789',
+  GATEWAY_API_KEYS: 'shell:client-key-0123456789',
+};
+
 /** Names in a zip's central directory (signature PK\x01\x02; name length at +28, name at +46). */
 function zipEntries(zip: Buffer): string[] {
   const names: string[] = [];
@@ -69,9 +120,12 @@ function zipEntries(zip: Buffer): string[] {
   return names;
 }
 
-function run(command: string, args: string[]) {
+function run(command: string, args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let output = '';
     child.stdout.on('data', (data) => {
       output += data;

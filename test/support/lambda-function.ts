@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, onTestFinished } from 'vitest';
 import { buildLambda } from '../../adapters/lambda/build.ts';
+import { RIC_ENTRY } from '../lambda-runtime/ric.ts';
 import { type Invocation, type RuntimeApi, startRuntimeApi } from './lambda-runtime-api.ts';
 
-const RIC = fileURLToPath(import.meta.resolve('aws-lambda-ric'));
 const HOOKS = fileURLToPath(new URL('./lambda-ric-hooks.ts', import.meta.url));
 
 export type LambdaFunction = {
@@ -71,7 +71,7 @@ function cleanUp(step: () => Promise<unknown>) {
 export async function launchLambdaFunction(options: LaunchOptions): Promise<LambdaFunction> {
   const api = await startRuntimeApi();
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, ['--import', HOOKS, RIC], {
+  const child = spawn(process.execPath, ['--import', HOOKS, RIC_ENTRY], {
     env: {
       PATH: process.env.PATH,
       TZ: ':UTC',

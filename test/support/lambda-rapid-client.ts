@@ -2,9 +2,9 @@ import { Agent, request } from 'node:http';
 
 /**
  * Stands in for aws-lambda-ric's native `rapid-client.node` (aws-lambda-cpp over libcurl), which
- * takes minutes to compile, so the package is installed with its build scripts denied. Same three
- * calls, same shapes; everything else the runtime does (loading the handler, `awslambda`, the
- * streamed response, the prelude) is the real aws-lambda-ric code. Loaded by lambda-ric-hooks.ts.
+ * takes minutes to compile, so the package is installed without its scripts (test/lambda-runtime).
+ * Same three calls, same shapes; everything else the runtime does (loading the handler, `awslambda`,
+ * the streamed response, the prelude) is the real aws-lambda-ric code. Loaded by lambda-ric-hooks.ts.
  */
 
 const [hostname, port] = (process.env.AWS_LAMBDA_RUNTIME_API ?? '').split(':');

@@ -5,7 +5,8 @@ export type MetricFamily = { name: string; type: string; help: string; samples: 
 
 /**
  * Parses Prometheus text with the reference parser (the official Python client, from Debian's
- * python3-prometheus-client), so the tests check the format against Prometheus' own reading.
+ * python3-prometheus-client, which `npm test` installs first), so the tests check the format against
+ * Prometheus' own reading.
  */
 export function parsePrometheus(text: string): Record<string, MetricFamily> {
   const output = execFileSync(

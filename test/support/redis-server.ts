@@ -18,8 +18,8 @@ export type RedisServer = {
 };
 
 /**
- * A real `redis-server` (Debian's package; .ci/run installs it) on a free 127.0.0.1 port, with no
- * persistence. It is stopped by its PID after the test file.
+ * A real `redis-server` (Debian's package; `npm test` installs it first, scripts/provision-test-tools.js)
+ * on a free 127.0.0.1 port, with no persistence. It is stopped by its PID after the test file.
  */
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
@@ -33,7 +33,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       { stdio: 'ignore' },
     );
     const failed = once(server, 'error').then(([error]) => {
-      throw new Error(`cannot start redis-server (apt-get install redis-server): ${error}`);
+      throw new Error(`cannot start redis-server (npm test installs it first): ${error}`);
     });
     child = server;
     // If the test process dies before afterAll, the server must not outlive it.

@@ -1,5 +1,6 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { getPath } from 'hono/utils/url';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import type { Config } from './config.ts';
 import { type GatewayError, notFound, payloadTooLarge, toGatewayError } from './errors.ts';
@@ -28,7 +29,7 @@ const isPublic = (path: string) => PUBLIC_PATHS.has(path);
 
 /** The whole gateway, runtime-neutral: every adapter serves this app with its own bindings. */
 export function createApp(deps: AppDeps = {}) {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: pathOf });
 
   const stores = storesResolver(deps.createStores);
 
@@ -59,6 +60,15 @@ export function createApp(deps: AppDeps = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Repeated slashes count as one, as most web servers treat them: the URL AWS prints for a Function
+ * URL ends in `/`, so `$URL/api/health` asks for `//api/health`.
+ */
+function pathOf(request: Request): string {
+  const path = getPath(request);
+  return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
+}
 
 const renderError = (c: Context, error: GatewayError) => c.json(error.toBody(), error.status, error.headers);
 

@@ -121,6 +121,13 @@ describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
     expect((await response.json()).content).toBe(DEFAULT_REPLY);
   });
 
+  it('serves a path with repeated slashes, as `$URL/api/...` with the printed URL asks (rawPath `//api/...`)', async () => {
+    const response = await postStream(chat(), { path: '//api/completions/stream' }).response;
+    expect(response.status).toBe(200);
+    expect(contentOf(await readSse(response))).toBe(DEFAULT_REPLY);
+    expect((await invoke({ path: '//api/health' }).response).status).toBe(200);
+  });
+
   it('reads a base64 body and the cookies Function URLs move out of the headers', async () => {
     const response = await postStream(chat('hi'), { base64: true, cookies: ['a=1', 'b=2'] }).response;
     expect(response.status).toBe(200);

@@ -18,7 +18,7 @@ const bindings: Bindings = { ...process.env };
 const config = loadConfig(bindings);
 // Bare JSON lines: the runtime's console would prefix time, request id and level, hiding the JSON from CloudWatch.
 const writeLog = (line: string) => void process.stdout.write(`${line}\n`);
-const log = createLogger(config.LOG_LEVEL, writeLog);
+const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, write: writeLog });
 // Limits shared across instances need Redis; ioredis is only loaded (a cold-start cost) when one is set.
 const createStores = config.REDIS_URL
   ? (await import('../src/stores/node-stores.ts')).nodeStores().create

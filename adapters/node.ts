@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
 import { playgroundEnabled } from '../src/routes/playground.ts';
 import { nodeStores } from '../src/stores/node-stores.ts';
 import { preloadUpstreamClient } from '../src/upstream/openai-upstream.ts';
@@ -25,6 +26,7 @@ type StartOptions = {
   hostname?: string;
   port?: number;
   writeLog?: (line: string) => void;
+  colorLogs?: boolean;
 };
 
 /** Serves the app with @hono/node-server. Throws ConfigError before listening if a binding is wrong. */
@@ -40,7 +42,8 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const app = createApp({
     shutdownSignal: () => stopping.signal,
     // Straight to stdout: console.log formats its arguments first, a cost on every request.
-    writeLog: options.writeLog ?? ((line) => void process.stdout.write(`${line}\n`)),
+    writeLog: options.writeLog ?? writeStdout,
+    colorLogs: options.colorLogs,
     clientAddress: (request) => addresses.get(request),
     createStores: stores.create,
     upstreamFetch: upstream.fetch,
@@ -108,25 +111,32 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   return { url, port, mode: health.mode, playground, shutdown };
 }
 
+const writeStdout = (line: string) => void process.stdout.write(`${line}\n`);
+
 if (import.meta.main) {
+  // `--dev` (npm run dev): lines for a person unless LOG_FORMAT says otherwise.
+  const bindings: Bindings = process.argv.includes('--dev')
+    ? { LOG_FORMAT: 'pretty', ...process.env }
+    : process.env;
   try {
-    const gateway = await startNodeGateway({ bindings: process.env });
-    console.log(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        level: 'info',
-        event: 'listening',
-        url: gateway.url,
-        mode: gateway.mode,
-        ...(gateway.playground ? { playground: gateway.playground } : {}),
-      }),
-    );
+    const config = loadConfig(bindings);
+    const colorLogs = process.stdout.isTTY && !process.env.NO_COLOR;
+    const log = createLogger({
+      level: config.LOG_LEVEL,
+      format: config.LOG_FORMAT,
+      color: colorLogs,
+      write: writeStdout,
+    });
+    const gateway = await startNodeGateway({ bindings, colorLogs });
+    log.info('listening', {
+      url: gateway.url,
+      mode: gateway.mode,
+      ...(gateway.playground ? { playground: gateway.playground } : {}),
+    });
     let signals = 0;
     const onSignal = async (signal: string) => {
       if (++signals > 1) process.exit(1);
-      console.log(
-        JSON.stringify({ time: new Date().toISOString(), level: 'info', event: 'shutdown', signal }),
-      );
+      log.info('shutdown', { signal });
       await gateway.shutdown();
       process.exit(0);
     };

@@ -16,7 +16,7 @@ type WorkersEnv = Bindings & { COUNTERS?: CountersNamespace };
 const clientAddress = (request: Request) => request.headers.get('cf-connecting-ip') ?? undefined;
 
 // Whatever LOG_LEVEL says: it may be the bad variable.
-const log = createLogger('error');
+const log = createLogger({ level: 'error' });
 
 const apps = new WeakMap<WorkersEnv, App>();
 
@@ -57,7 +57,7 @@ function appFor(env: WorkersEnv): App {
 }
 
 function warnNotShared(config: Config) {
-  createLogger(config.LOG_LEVEL).warn('limit_store_not_shared', {
+  createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT }).warn('limit_store_not_shared', {
     message:
       'No COUNTERS Durable Object binding: rate limits, token budgets and usage are counted per ' +
       'isolate, so a client gets each limit once per isolate. Add the binding (see wrangler.toml).',

@@ -34,6 +34,7 @@ const env = {
   OPENAI_API_KEY: 'sk-bench',
   OPENAI_BASE_URL: upstream.baseURL,
   NODE_ENV: 'production',
+  PUBLIC_ACCESS: 'on',
 };
 
 type ChildTimes = {

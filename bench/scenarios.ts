@@ -20,6 +20,7 @@ export type BenchContext = {
  */
 export const gatewayBindings = (baseURL: string, extra: readonly string[] = []) => ({
   NODE_ENV: 'production',
+  PUBLIC_ACCESS: 'on',
   OPENAI_API_KEY: 'sk-bench',
   OPENAI_BASE_URL: baseURL,
   LOG_LEVEL: 'info',

@@ -10,6 +10,8 @@ import type { ChatUpstream } from './upstream/chat-upstream.ts';
 export type AppDeps = {
   /** Where log lines go; stdout by default. */
   writeLog?: (line: string) => void;
+  /** ANSI colours in LOG_FORMAT=pretty lines: the Node adapter asks for them on a terminal. */
+  colorLogs?: boolean;
   /**
    * The signal that ends a request's open stream early, with an error event: the Node server's
    * shutdown, or a Lambda invocation's approaching deadline. Asked once per request.

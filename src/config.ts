@@ -21,6 +21,24 @@ const count = (fallback: number) => orDefault(z.coerce.number().check(z.int(), z
 /** 0 turns the feature off. */
 const countOrOff = (fallback: number) => orDefault(z.coerce.number().check(z.int(), z.minimum(0)), fallback);
 
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** An on/off setting: true/false, 1/0, yes/no or on/off, in any case. */
+const toggle = z.pipe(
+  z
+    .string()
+    .check(
+      z.refine(
+        (value) => TRUE.has(value.trim().toLowerCase()) || FALSE.has(value.trim().toLowerCase()),
+        'must be on or off (also accepted: true/false, yes/no, 1/0)',
+      ),
+    ),
+  z.transform((value) => TRUE.has(value.trim().toLowerCase())),
+);
+const optionalToggle = z.preprocess(blankToUndefined, z.optional(toggle));
+const toggleOr = (fallback: boolean) => z.preprocess(blankToUndefined, z._default(toggle, fallback));
+
 const commaList = z.preprocess(
   blankToUndefined,
   z.pipe(
@@ -84,21 +102,20 @@ const ConfigFields = z.object({
     ),
   ),
   STREAM_TOKEN_TTL_SECONDS: count(60),
-  PLAYGROUND: z.preprocess(blankToUndefined, z.optional(z.enum(['on', 'off']))),
+  // Unset: on outside production.
+  PLAYGROUND: optionalToggle,
+  // Production refuses to run without client keys unless this says anonymous traffic is meant.
+  PUBLIC_ACCESS: toggleOr(false),
   // Observability: docs/observability.md.
   ADMIN_API_KEY: z.pipe(
     optionalString,
     z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'))),
   ),
-  LOG_BODIES: z.pipe(
-    orDefault(z.enum(['true', 'false']), 'false'),
-    z.transform((v) => v === 'true'),
-  ),
-  METRICS_EMF: z.pipe(
-    orDefault(z.enum(['on', 'off']), 'off'),
-    z.transform((v) => v === 'on'),
-  ),
+  LOG_BODIES: toggleOr(false),
+  METRICS_EMF: toggleOr(false),
   LOG_LEVEL: orDefault(z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+  // Unset: what the adapter chooses (readable lines under `npm run dev`, JSON everywhere else).
+  LOG_FORMAT: z.preprocess(blankToUndefined, z.optional(z.enum(['json', 'pretty']))),
 });
 
 export const Config = ConfigFields.check(
@@ -108,6 +125,18 @@ export const Config = ConfigFields.check(
         code: 'custom',
         path: ['DEFAULT_MODEL'],
         message: `must be one of ALLOWED_MODELS (${config.ALLOWED_MODELS.join(', ')})`,
+      });
+    }
+    const hasKeys = config.GATEWAY_API_KEYS.length > 0 || config.GATEWAY_API_KEY_HASHES.length > 0;
+    if (config.NODE_ENV === 'production' && !hasKeys && !config.PUBLIC_ACCESS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_API_KEYS'],
+        message:
+          'production needs client keys: set GATEWAY_API_KEYS (or GATEWAY_API_KEY_HASHES) so only ' +
+          'programs holding a key can spend your upstream account, or set PUBLIC_ACCESS=on if ' +
+          'anonymous traffic (a public browser app) is intended; then limit it with CORS_ORIGINS ' +
+          'and a token budget (TOKEN_LIMIT_MAX)',
       });
     }
   }),
@@ -130,8 +159,7 @@ export function loadConfig(bindings: Bindings): Config {
   const result = Config.safeParse(bindings);
   if (!result.success) {
     const problems = result.error.issues.map(
-      (issue) =>
-        `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(valueAt(bindings, issue.path))})`,
+      (issue) => `${issue.path.join('.')}: ${issue.message} (${shown(bindings, issue.path)})`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
@@ -142,8 +170,9 @@ export function loadConfig(bindings: Bindings): Config {
 // REDIS_URL may carry a password; TOKEN_LIMIT_* and MAX_TOKENS_* are plain numbers.
 const SECRET_NAME = /KEY|SECRET|PASSWORD|REDIS_URL|TOKEN(?!S?_(LIMIT|CAP|RULE))/;
 
-function valueAt(bindings: Bindings, path: PropertyKey[]): unknown {
+function shown(bindings: Bindings, path: PropertyKey[]): string {
   const key = path[0];
-  if (typeof key !== 'string' || SECRET_NAME.test(key)) return key ? '[redacted]' : undefined;
-  return bindings[key];
+  const value = typeof key === 'string' ? bindings[key] : undefined;
+  if (value === undefined || value === '') return 'not set';
+  return `got ${typeof key === 'string' && SECRET_NAME.test(key) ? '[redacted]' : JSON.stringify(value)}`;
 }

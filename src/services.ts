@@ -12,7 +12,12 @@ export function servicesResolver(deps: AppDeps): (bindings: Bindings) => Service
     let services = built.get(bindings);
     if (!services) {
       const config = loadConfig(bindings);
-      const log = createLogger(config.LOG_LEVEL, deps.writeLog);
+      const log = createLogger({
+        level: config.LOG_LEVEL,
+        format: config.LOG_FORMAT,
+        color: deps.colorLogs,
+        write: deps.writeLog,
+      });
       services = {
         config,
         log,

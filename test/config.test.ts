@@ -49,7 +49,48 @@ describe('loadConfig', () => {
   });
 
   it('never echoes a secret value in the error', () => {
-    expect(() => loadConfig({ OPENAI_API_KEY: 42, REQUEST_TIMEOUT: 'x' })).not.toThrow(/42/);
+    const load = () => loadConfig({ OPENAI_API_KEY: 4242, REQUEST_TIMEOUT: 'x' });
+    expect(load).toThrow(/OPENAI_API_KEY: .*\[redacted\]/);
+    expect(load).not.toThrow(/4242/);
+  });
+
+  it.each([
+    ['true', true],
+    ['On', true],
+    ['YES', true],
+    ['1', true],
+    ['false', false],
+    ['off', false],
+    ['No', false],
+    ['0', false],
+  ])('reads the on/off setting %j as %s', (value, expected) => {
+    const config = loadConfig({
+      PLAYGROUND: value,
+      PUBLIC_ACCESS: value,
+      LOG_BODIES: value,
+      METRICS_EMF: value,
+    });
+    expect(config).toMatchObject({
+      PLAYGROUND: expected,
+      PUBLIC_ACCESS: expected,
+      LOG_BODIES: expected,
+      METRICS_EMF: expected,
+    });
+  });
+
+  it('names an on/off setting that is neither', () => {
+    expect(() => loadConfig({ PLAYGROUND: 'maybe' })).toThrow(/PLAYGROUND: must be on or off .*got "maybe"/);
+  });
+
+  it('refuses production without client keys unless PUBLIC_ACCESS=on, naming both', () => {
+    const open = () => loadConfig({ NODE_ENV: 'production' });
+    expect(open).toThrow(ConfigError);
+    expect(open).toThrow(/GATEWAY_API_KEYS.*PUBLIC_ACCESS=on/s);
+    expect(loadConfig({ NODE_ENV: 'production', PUBLIC_ACCESS: 'on' }).PUBLIC_ACCESS).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', GATEWAY_API_KEYS: 'app:sk-gw-0123456789abcdef' }),
+    ).toMatchObject({ PUBLIC_ACCESS: false });
+    expect(loadConfig({ NODE_ENV: 'development' }).PUBLIC_ACCESS).toBe(false);
   });
 });
 

@@ -21,10 +21,12 @@ describe('the playground page', () => {
   });
 
   it('is off in production unless PLAYGROUND=on, and PLAYGROUND=off turns it off anywhere', async () => {
-    const production = await startGateway({ bindings: { NODE_ENV: 'production' } });
+    const production = await startGateway({ bindings: { NODE_ENV: 'production', PUBLIC_ACCESS: 'on' } });
     expect((await fetch(`${production.url}/playground`)).status).toBe(404);
     expect(production.playground).toBeUndefined();
-    const on = await startGateway({ bindings: { NODE_ENV: 'production', PLAYGROUND: 'on' } });
+    const on = await startGateway({
+      bindings: { NODE_ENV: 'production', PUBLIC_ACCESS: 'on', PLAYGROUND: 'on' },
+    });
     expect((await fetch(`${on.url}/playground`)).status).toBe(200);
     const off = await startGateway({ bindings: { PLAYGROUND: 'off' } });
     expect((await fetch(`${off.url}/`, { redirect: 'manual' })).status).toBe(404);

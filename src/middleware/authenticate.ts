@@ -56,8 +56,9 @@ function warnOpen(c: Context<AppEnv>) {
   if (c.get('config').NODE_ENV !== 'production') return;
   c.get('log').warn('auth_disabled', {
     message:
-      'No GATEWAY_API_KEYS or GATEWAY_API_KEY_HASHES is set: anyone who can reach this gateway can ' +
-      'use it, on your upstream account. Set one of them to require client keys.',
+      'PUBLIC_ACCESS=on and no GATEWAY_API_KEYS or GATEWAY_API_KEY_HASHES: anyone who can reach ' +
+      'this gateway can use it, on your upstream account. Keep CORS_ORIGINS and a token budget ' +
+      '(TOKEN_LIMIT_MAX) set, or set client keys.',
   });
 }
 

@@ -24,7 +24,7 @@ export function playgroundRoute() {
 }
 
 export const playgroundEnabled = ({ PLAYGROUND, NODE_ENV }: Config) =>
-  PLAYGROUND ? PLAYGROUND === 'on' : NODE_ENV !== 'production';
+  PLAYGROUND ?? NODE_ENV !== 'production';
 
 function requireEnabled(c: Context<AppEnv>) {
   if (!playgroundEnabled(c.get('config'))) throw notFound(c.req.path);

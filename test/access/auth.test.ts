@@ -116,8 +116,14 @@ describe('client keys', () => {
 });
 
 describe('without GATEWAY_API_KEYS', () => {
-  it('is open, and says so once at start-up in production', async () => {
-    const open = await startGateway({ bindings: { NODE_ENV: 'production' } });
+  it('refuses to start in production unless PUBLIC_ACCESS=on says anonymous traffic is meant', async () => {
+    await expect(startGateway({ bindings: { NODE_ENV: 'production' } })).rejects.toThrow(
+      /GATEWAY_API_KEYS: production needs client keys.*PUBLIC_ACCESS=on/s,
+    );
+  });
+
+  it('is open with PUBLIC_ACCESS=on, and says so once at start-up in production', async () => {
+    const open = await startGateway({ bindings: { NODE_ENV: 'production', PUBLIC_ACCESS: 'on' } });
     const warnings = () => open.logs.filter((line) => line.event === 'auth_disabled');
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { startNodeGateway } from '../../adapters/node.ts';
+import { createLogger } from '../../src/logger.ts';
 import { ALICE, bearer, KEY_BINDINGS } from '../access/fixtures.ts';
 import { readSse } from '../support/sse.ts';
 import { chat, startGateway } from '../support/start-gateway.ts';
@@ -183,5 +185,53 @@ describe('request logs', () => {
       ]),
     );
     expect(line.prompt_tokens).toBe(12);
+  });
+});
+
+describe('LOG_FORMAT=pretty', () => {
+  it('writes one short line per event for a person, warnings tagged, and no secrets', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) });
+    log.info('request', {
+      request_id: 'r1',
+      method: 'POST',
+      path: '/v1/chat/completions',
+      status: 200,
+      latency_ms: 42,
+      client_ip: '127.0.0.1',
+      key_id: 'alice',
+      model: 'gpt-4o-mini',
+      usage: { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42 },
+      usage_estimated: true,
+      outcome: 'ok',
+    });
+    log.warn('mock_mode', { message: 'No OPENAI_API_KEY is set' });
+    log.debug('hidden');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d POST \/v1\/chat\/completions 200 42ms gpt-4o-mini 12\+30 tokens \(estimated\) ok key_id=alice$/,
+    );
+    expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d WARN mock_mode No OPENAI_API_KEY is set$/);
+  });
+
+  it('is what a gateway started with LOG_FORMAT=pretty writes, with the key never in it', async () => {
+    const lines: string[] = [];
+    const gateway = await startNodeGateway({
+      bindings: { NODE_ENV: 'test', LOG_FORMAT: 'pretty', GATEWAY_API_KEYS: 'alice:sk-gw-pretty-0123456789' },
+      hostname: '127.0.0.1',
+      port: 0,
+      writeLog: (line) => lines.push(line),
+    });
+    const response = await fetch(`${gateway.url}/api/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-gw-pretty-0123456789' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(200);
+    await gateway.shutdown();
+    const line = lines.find((entry) => entry.includes('POST /api/completions'));
+    expect(line).toMatch(/ 200 \d+ms gpt-4o-mini \d+\+\d+ tokens ok .*key_id=alice/);
+    expect(lines.join('\n')).not.toContain('sk-gw-pretty');
+    expect(lines.join('\n')).not.toContain('"hi"');
   });
 });

@@ -20,7 +20,7 @@ const T0 = Date.UTC(2026, 10, 24, 12, 0, 30);
 const setup = (bindings: Record<string, string> = {}) => {
   const local = localCounters();
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger('info', (line) => lines.push(JSON.parse(line)));
+  const log = createLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line)) });
   const config: Config = loadConfig({
     RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
     TOKEN_LIMIT_WINDOW_MS: String(WINDOW_MS),

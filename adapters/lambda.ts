@@ -5,6 +5,7 @@ import { createApp } from '../src/app.ts';
 import { type Bindings, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { isRestApiEvent, streamingHandler } from './lambda/stream-handler.ts';
+import { nodeStores } from './node/node-stores.ts';
 
 /**
  * AWS Lambda entry, bundled to dist/lambda/index.mjs (`npm run build:lambda`). `handler` streams
@@ -20,9 +21,7 @@ const config = loadConfig(bindings);
 const writeLog = (line: string) => void process.stdout.write(`${line}\n`);
 const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, write: writeLog });
 // Limits shared across instances need Redis; ioredis is only loaded (a cold-start cost) when one is set.
-const createStores = config.REDIS_URL
-  ? (await import('../src/stores/node-stores.ts')).nodeStores().create
-  : undefined;
+const stores = await nodeStores(config, log);
 
 // Handed over beside each request: the client's address, and the invocation's deadline, so
 // streams still open just before the function times out end with an error event and a log line.
@@ -37,9 +36,10 @@ const upstreamCall: typeof fetch = async (input, init) => {
   return (await nodeFetch)(input, init);
 };
 const app = createApp({
-  writeLog,
+  config,
+  log,
+  stores,
   clientAddress: (request) => addresses.get(request),
-  createStores,
   shutdownSignal: (request) => deadlines.get(request),
   upstreamFetch: upstreamCall,
 });
@@ -52,7 +52,7 @@ export const handler = streamingHandler({
       : event.requestContext.http.sourceIp;
     addresses.set(request, address);
     deadlines.set(request, deadline);
-    return app.fetch(request, bindings, executionContext);
+    return app.fetch(request, undefined, executionContext);
   },
 });
 
@@ -62,12 +62,13 @@ type ApiGatewayEnv = {
   };
 };
 
-// Stock `handle` hands the app the event as its env: this bridge hands it the bindings, and the address.
+// Stock `handle` hands the app the event as its env: this bridge keeps the event out of the app and
+// hands over the client's address.
 const apiGateway = new Hono<ApiGatewayEnv>().all('*', (c) => {
   const context = c.env.requestContext;
   const address = 'http' in context ? context.http.sourceIp : context.identity?.sourceIp;
   if (address) addresses.set(c.req.raw, address);
-  return app.fetch(c.req.raw, bindings);
+  return app.fetch(c.req.raw);
 });
 
 export const apiGatewayHandler = handle(apiGateway, {

@@ -5,9 +5,10 @@ import { createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { playgroundEnabled } from '../src/routes/playground.ts';
-import { nodeStores } from '../src/stores/node-stores.ts';
+import { upstreamMode } from '../src/upstream/create-upstream.ts';
 import { preloadUpstreamClient } from '../src/upstream/openai-upstream.ts';
 import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
+import { nodeStores } from './node/node-stores.ts';
 import { upstreamFetch } from './node/upstream-fetch.ts';
 
 export type NodeGateway = {
@@ -33,19 +34,25 @@ type StartOptions = {
 export async function startNodeGateway(options: StartOptions): Promise<NodeGateway> {
   const { bindings } = options;
   const config = loadConfig(bindings);
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+    color: options.colorLogs,
+    // Straight to stdout: console.log formats its arguments first, a cost on every request.
+    write: options.writeLog ?? writeStdout,
+  });
   const stopping = new AbortController();
-  // The socket's address, handed over beside the request: the app's env stays the bindings.
+  // The socket's address, handed over beside the request.
   const addresses = new WeakMap<Request, string>();
   // Redis-backed limits when REDIS_URL is set: Node can open the connection, Workers cannot.
-  const stores = nodeStores();
+  const stores = await nodeStores(config, log);
   const upstream = upstreamFetch();
   const app = createApp({
+    config,
+    log,
+    stores,
     shutdownSignal: () => stopping.signal,
-    // Straight to stdout: console.log formats its arguments first, a cost on every request.
-    writeLog: options.writeLog ?? writeStdout,
-    colorLogs: options.colorLogs,
     clientAddress: (request) => addresses.get(request),
-    createStores: stores.create,
     upstreamFetch: upstream.fetch,
   });
 
@@ -56,7 +63,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const server = serve({
     fetch: async (request, { incoming }) => {
       if (incoming.socket.remoteAddress) addresses.set(request, incoming.socket.remoteAddress);
-      const response = await app.fetch(request, bindings);
+      const response = await app.fetch(request);
       // Without a length or chunked encoding, @hono/node-server waits a timer tick for more body
       // before it writes the headers: a stream's first frame would wait with them.
       if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
@@ -71,17 +78,12 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+  }).catch(async (error) => {
+    await stores.close();
+    upstream.close();
+    throw error;
   });
   const { port } = server.address() as AddressInfo;
-
-  // Builds the services now, so mock mode and config problems show at start, not at first request.
-  // Its log line names itself, so nobody goes looking for the client that asked.
-  const selfCheck = await app.request(
-    '/api/health',
-    { headers: { 'x-request-id': 'startup-check' } },
-    bindings,
-  );
-  const health = (await selfCheck.json()) as { mode: 'mock' | 'upstream' };
 
   let closing: Promise<void> | undefined;
   const shutdown = () => {
@@ -108,7 +110,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
   const url = `http://${host}:${port}`;
   const playground = playgroundEnabled(config) ? `${url}/playground` : undefined;
-  return { url, port, mode: health.mode, playground, shutdown };
+  return { url, port, mode: upstreamMode(config), playground, shutdown };
 }
 
 const writeStdout = (line: string) => void process.stdout.write(`${line}\n`);

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'hono';
 import { type App, createApp } from '../src/app.ts';
-import { type Bindings, type Config, ConfigError, loadConfig } from '../src/config.ts';
+import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { type CountersNamespace, workersStores } from './workers/workers-stores.ts';
@@ -50,18 +50,18 @@ function appFor(env: WorkersEnv): App {
         'Limits are shared through the COUNTERS Durable Object binding (wrangler.toml) instead',
     );
   }
-  if (!env.COUNTERS) warnNotShared(config);
-  app = createApp({ clientAddress, createStores: env.COUNTERS && workersStores(env.COUNTERS) });
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  if (!env.COUNTERS) {
+    log.warn('limit_store_not_shared', {
+      message:
+        'No COUNTERS Durable Object binding: rate limits, token budgets and usage are counted per ' +
+        'isolate, so a client gets each limit once per isolate. Add the binding (see wrangler.toml).',
+    });
+  }
+  const stores = env.COUNTERS ? workersStores(env.COUNTERS)(config, log) : undefined;
+  app = createApp({ config, log, clientAddress, ...(stores ? { stores } : {}) });
   apps.set(env, app);
   return app;
-}
-
-function warnNotShared(config: Config) {
-  createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT }).warn('limit_store_not_shared', {
-    message:
-      'No COUNTERS Durable Object binding: rate limits, token budgets and usage are counted per ' +
-      'isolate, so a client gets each limit once per isolate. Add the binding (see wrangler.toml).',
-  });
 }
 
 function misconfigured(error: ConfigError): Response {

@@ -1,58 +1,136 @@
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { type Context, Hono } from 'hono';
 import { getPath } from 'hono/utils/url';
-import type { AppDeps, AppEnv } from './app-env.ts';
+import type { AppEnv } from './app-env.ts';
+import { clientKeyTable } from './client-keys.ts';
 import type { Config } from './config.ts';
-import { type GatewayError, notFound, payloadTooLarge, toGatewayError } from './errors.ts';
-import { accessLog } from './middleware/access-log.ts';
+import { type GatewayError, notFound, toGatewayError } from './errors.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createGatewayMetrics } from './metrics/gateway-metrics.ts';
+import { createAccessLog } from './middleware/access-log.ts';
 import { authenticate } from './middleware/authenticate.ts';
+import { bodySizeLimit } from './middleware/body-size-limit.ts';
 import { corsPolicy } from './middleware/cors-policy.ts';
 import { jsonHygiene } from './middleware/json-hygiene.ts';
-import { modelPolicy } from './middleware/model-policy.ts';
+import { storeFailurePolicy } from './middleware/limit-policy.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { tokenBudget } from './middleware/token-budget.ts';
-import { usageAccounting } from './middleware/usage-accounting.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { chatRequestBuilder } from './routes/completion-request.ts';
+import { completionRunner } from './routes/completion-runner.ts';
 import { completionsRoute } from './routes/completions.ts';
 import { healthRoute } from './routes/health.ts';
-import { playgroundRoute } from './routes/playground.ts';
+import { playgroundEnabled, playgroundRoute } from './routes/playground.ts';
 import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
-import { storesResolver } from './stores/resolve-stores.ts';
+import { memoryStores } from './stores/memory-stores.ts';
+import type { Stores } from './stores/stores.ts';
+import { createStreamTokens, streamTokenSecret } from './stream-tokens.ts';
+import { createUpstream } from './upstream/create-upstream.ts';
+import { createUsageLedger } from './usage/usage-ledger.ts';
 
-// Outside client keys and limits: health for load balancers, the playground page (a browser loads
-// it before it has a key to send), and the operator's endpoints, which check ADMIN_API_KEY themselves.
-const PUBLIC_PATHS = new Set(['/api/health', '/', '/playground', '/api/usage', '/metrics']);
-const isPublic = (path: string) => PUBLIC_PATHS.has(path);
+/** What an adapter hands createApp: the parsed configuration, and what only the runtime knows. */
+export type AppDeps = {
+  config: Config;
+  /** One JSON line per event on stdout by default (LOG_LEVEL, LOG_FORMAT). */
+  log?: Logger;
+  /**
+   * The stores limits and usage share: the adapter's shared ones (Redis beside the Node adapter,
+   * a Durable Object on Workers); memory, for this process only, by default.
+   */
+  stores?: Stores;
+  /** The `fetch` upstream calls go through: the runtime's own by default (Node hands in a leaner one). */
+  upstreamFetch?: typeof fetch;
+  /**
+   * The signal that ends a request's open stream early, with an error event: the Node server's
+   * shutdown, or a Lambda invocation's approaching deadline. Asked once per stream.
+   */
+  shutdownSignal?: (request: Request) => AbortSignal | undefined;
+  /**
+   * The client's address as the runtime saw it (Node socket, Lambda request context, Workers
+   * CF-Connecting-IP). Each adapter supplies its own; headers a client can forge are not used here.
+   */
+  clientAddress?: (request: Request) => string | undefined;
+};
 
-/** The whole gateway, runtime-neutral: every adapter serves this app with its own bindings. */
-export function createApp(deps: AppDeps = {}) {
+const STREAM_LINK_PREFIX = '/api/streams/';
+
+/**
+ * The whole gateway, runtime-neutral, built once per configuration: every service is made here
+ * and handed to the middleware and routes that need it; the context carries request state only.
+ */
+export function createApp(deps: AppDeps) {
+  const { config } = deps;
+  const log = deps.log ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const stores = deps.stores ?? memoryStores(config);
+  log.info('limit_store', { kind: stores.kind });
+  const keys = clientKeyTable(config);
+  if (config.PUBLIC_ACCESS && !config.GATEWAY_API_KEYS.length && !config.GATEWAY_API_KEY_HASHES.length) {
+    warnOpen(config, log);
+  }
+  const metrics = createGatewayMetrics();
+  const upstream = createUpstream({ config, log, fetch: deps.upstreamFetch });
+  const streamTokens = createStreamTokens({
+    secret: streamTokenSecret(config, log),
+    ttlSeconds: config.STREAM_TOKEN_TTL_SECONDS,
+  });
+  const accessLog = createAccessLog({ log, metrics, emf: config.METRICS_EMF });
+  const settle = createUsageLedger({
+    tokens: stores.tokens,
+    usage: stores.usage,
+    chargeTokens: config.TOKEN_LIMIT_MAX > 0,
+    logBodies: config.LOG_BODIES,
+    log,
+  });
+  const completions = completionRunner({
+    upstream,
+    settle,
+    accessLog,
+    metrics,
+    config,
+    shutdownSignal: deps.shutdownSignal,
+  });
+  const chatRequest = chatRequestBuilder(config);
+  const onStoreFailure = storeFailurePolicy(config.REDIS_FAILURE_POLICY);
+
   const app = new Hono<AppEnv>({ getPath: pathOf });
-
-  const stores = storesResolver(deps.createStores);
-
-  // Cheapest refusals first: nothing reads a body, or costs a store round trip, before the key
-  // is known to be good; the upstream is never called for a request refused here.
-  app.use(requestContext(deps));
-  app.use(accessLog());
+  app.use(requestContext({ clientAddress: deps.clientAddress, trustedHops: config.TRUST_PROXY_HOPS }));
+  app.use(accessLog.middleware);
   app.use(securityHeaders());
-  app.use(corsPolicy());
-  app.use(authenticate({ isPublic, streamLinkPrefix: '/api/streams/' }));
-  app.use(rateLimit({ stores, isPublic }));
-  app.use(tokenBudget({ stores, isPublic }));
-  app.use(usageAccounting({ stores, isPublic }));
-  app.use(limitBodySize());
-  app.use(jsonHygiene());
-  app.use(modelPolicy());
+  app.use(corsPolicy({ origins: config.CORS_ORIGINS }));
 
-  app.route('/api/health', healthRoute());
-  app.route('/api/completions', completionsRoute());
-  app.route('/api/streams', streamsRoute());
-  app.route('/v1', v1Route());
-  app.route('/', adminRoutes({ stores }));
-  app.route('/', playgroundRoute());
+  // Public: health for load balancers, the playground page (a browser loads it before it has a key
+  // to send), and the operator's endpoints, which check ADMIN_API_KEY themselves. Registered before
+  // the key check: Hono runs handlers in the order they were added, and these answer without next().
+  app.route('/api/health', healthRoute({ mode: upstream.mode, bootedAt: Date.now() }));
+  app.route('/', playgroundRoute({ enabled: playgroundEnabled(config) }));
+  app.route('/', adminRoutes({ adminKey: config.ADMIN_API_KEY, usage: stores.usage, metrics }));
+
+  // Everything else, unknown paths included. Cheapest refusals first: nothing reads a body, or
+  // costs a store round trip, before the key is known to be good.
+  app.use(authenticate({ keys, streamTokens, streamLinkPrefix: STREAM_LINK_PREFIX }));
+  app.use(
+    rateLimit({
+      store: stores.requests,
+      limit: config.RATE_LIMIT_MAX,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      onStoreFailure,
+    }),
+  );
+  app.use(
+    tokenBudget({
+      store: stores.tokens,
+      limit: config.TOKEN_LIMIT_MAX,
+      windowMs: config.TOKEN_LIMIT_WINDOW_MS,
+      onStoreFailure,
+    }),
+  );
+  app.use(bodySizeLimit({ maxBytes: config.MAX_BODY_BYTES }));
+  app.use(jsonHygiene());
+  app.route('/api/completions', completionsRoute({ chatRequest, completions }));
+  app.route('/api/streams', streamsRoute({ chatRequest, completions, streamTokens }));
+  app.route('/v1', v1Route({ chatRequest, completions, upstream, allowedModels: config.ALLOWED_MODELS }));
 
   app.notFound((c) => renderError(c, notFound(c.req.path)));
   app.onError((thrown, c) => renderError(c, toGatewayError(thrown)));
@@ -60,6 +138,8 @@ export function createApp(deps: AppDeps = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const renderError = (c: Context, error: GatewayError) => c.json(error.toBody(), error.status, error.headers);
 
 /**
  * Repeated slashes count as one, as most web servers treat them: the URL AWS prints for a Function
@@ -70,33 +150,12 @@ function pathOf(request: Request): string {
   return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
 }
 
-const renderError = (c: Context, error: GatewayError) => c.json(error.toBody(), error.status, error.headers);
-
-/**
- * Bodies over MAX_BODY_BYTES get a 413. A declared Content-Length is checked as it stands (the
- * runtime's HTTP parser holds the body to it), as Hono's bodyLimit does, but without first reading
- * `c.req.raw.body`: on Node that builds a full Request and moves the body onto a web stream, for
- * every request. Only a chunked body, whose size is known once read, goes through bodyLimit.
- */
-function limitBodySize(): MiddlewareHandler<AppEnv> {
-  const byConfig = new WeakMap<Config, MiddlewareHandler>();
-  return async function limitBodySize(c, next) {
-    const config = c.get('config');
-    const declared = c.req.header('content-length');
-    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
-      if (Number.parseInt(declared, 10) > config.MAX_BODY_BYTES) throw payloadTooLarge(config.MAX_BODY_BYTES);
-      return next();
-    }
-    let limit = byConfig.get(config);
-    if (!limit) {
-      limit = bodyLimit({
-        maxSize: config.MAX_BODY_BYTES,
-        onError: () => {
-          throw payloadTooLarge(config.MAX_BODY_BYTES);
-        },
-      });
-      byConfig.set(config, limit);
-    }
-    return limit(c, next);
-  };
+function warnOpen(config: Config, log: Logger) {
+  if (config.NODE_ENV !== 'production') return;
+  log.warn('auth_disabled', {
+    message:
+      'PUBLIC_ACCESS=on and no GATEWAY_API_KEYS or GATEWAY_API_KEY_HASHES: anyone who can reach ' +
+      'this gateway can use it, on your upstream account. Keep CORS_ORIGINS and a token budget ' +
+      '(TOKEN_LIMIT_MAX) set, or set client keys.',
+  });
 }

@@ -1,3 +1,6 @@
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+
 /**
  * Short-lived signed links for EventSource, which can only GET and cannot send headers: the
  * request travels inside an HMAC-signed token instead of a long-lived key in the URL. Web Crypto
@@ -87,4 +90,23 @@ function fromBase64Url(text: string): Uint8Array | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * STREAM_TOKEN_SECRET, or a random secret for this instance only (links then work only where they
+ * were made, which production is warned about).
+ */
+export function streamTokenSecret(
+  { STREAM_TOKEN_SECRET, NODE_ENV }: Pick<Config, 'STREAM_TOKEN_SECRET' | 'NODE_ENV'>,
+  log: Logger,
+): Uint8Array {
+  if (STREAM_TOKEN_SECRET) return new TextEncoder().encode(STREAM_TOKEN_SECRET);
+  if (NODE_ENV === 'production') {
+    log.warn('stream_token_secret_missing', {
+      message:
+        'STREAM_TOKEN_SECRET is not set: EventSource stream links work only on the instance that ' +
+        'issued them. Set it (the same value on every instance) when running more than one.',
+    });
+  }
+  return crypto.getRandomValues(new Uint8Array(32));
 }

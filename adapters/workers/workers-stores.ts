@@ -3,7 +3,7 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
-import { type StoreFactory, type Stores, StoreUnavailableError } from '../../src/stores/stores.ts';
+import { type Stores, StoreUnavailableError } from '../../src/stores/stores.ts';
 import { summarise } from '../../src/usage/usage-store.ts';
 // A type only: this file loads without workerd's `cloudflare:workers`, so Node tests can run it.
 import type { GatewayCounters } from './gateway-counters.ts';
@@ -22,7 +22,7 @@ const USAGE_OBJECT = 'usage';
  * or an answer slower than REDIS_TIMEOUT_MS, becomes a StoreUnavailableError, so
  * REDIS_FAILURE_POLICY applies exactly as it does to Redis.
  */
-export function workersStores(namespace: CountersNamespace): StoreFactory {
+export function workersStores(namespace: CountersNamespace): (config: Config, log: Logger) => Stores {
   return (config: Config, log: Logger): Stores => {
     const call = caller(namespace, log, config);
     const windowMs = config.TOKEN_LIMIT_WINDOW_MS;

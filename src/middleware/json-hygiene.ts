@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { invalidRequest } from '../errors.ts';
+import { declaresJson } from './validate-json.ts';
 
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 // No OpenAI request nests nearly this deep; deeper input only costs stack in every JSON walker
 // after this one (V8's reviving JSON.parse overflows at a few thousand levels).
@@ -17,8 +17,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function jsonHygiene(): MiddlewareHandler<AppEnv> {
   return async function jsonHygiene(c, next) {
-    const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
-    if (!WITH_BODY.has(c.req.method) || !JSON_MEDIA_TYPE.test(mediaType)) return next();
+    if (!WITH_BODY.has(c.req.method) || !declaresJson(c.req.header('content-type'))) return next();
     let text: string;
     try {
       text = utf8.decode(await c.req.arrayBuffer());

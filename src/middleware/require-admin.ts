@@ -1,8 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { missingApiKey } from '../access-errors.ts';
 import type { AppEnv } from '../app-env.ts';
-import { type ClientKey, clientKeyTable, identifyClient } from '../client-keys.ts';
-import type { Config } from '../config.ts';
+import { clientKeyTable, identifyClient } from '../client-keys.ts';
 import { GatewayError } from '../errors.ts';
 import { presentedKey } from './authenticate.ts';
 
@@ -26,19 +25,12 @@ const adminDisabled = () =>
  * The operator's endpoints (usage, metrics) take ADMIN_API_KEY, compared like client keys (SHA-256
  * digests, constant time): 401 without a key, 403 with any other key, client keys included.
  */
-export function requireAdmin(): MiddlewareHandler<AppEnv> {
-  const tables = new WeakMap<Config, Promise<ClientKey[]>>();
+export function requireAdmin({ adminKey }: { adminKey: string | undefined }): MiddlewareHandler<AppEnv> {
+  const table =
+    adminKey &&
+    clientKeyTable({ GATEWAY_API_KEYS: [{ name: 'admin', key: adminKey }], GATEWAY_API_KEY_HASHES: [] });
   return async function requireAdmin(c, next) {
-    const config = c.get('config');
-    if (!config.ADMIN_API_KEY) throw adminDisabled();
-    let table = tables.get(config);
-    if (!table) {
-      table = clientKeyTable({
-        GATEWAY_API_KEYS: [{ name: 'admin', key: config.ADMIN_API_KEY }],
-        GATEWAY_API_KEY_HASHES: [],
-      });
-      tables.set(config, table);
-    }
+    if (!table) throw adminDisabled();
     const presented = presentedKey(c.req.raw.headers);
     if (!presented) throw missingApiKey();
     if (!(await identifyClient(await table, presented))) throw adminOnly();

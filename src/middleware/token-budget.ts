@@ -1,44 +1,33 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { tokenLimitReached } from '../access-errors.ts';
 import type { AppEnv } from '../app-env.ts';
-import type { Config } from '../config.ts';
-import { describeError, type Logger } from '../logger.ts';
-import { type Stores, StoreUnavailableError, type TokenStore, type TokenWindow } from '../stores/stores.ts';
-import { limitKeyOf, whenStoreFails } from './limit-policy.ts';
+import type { TokenStore, TokenWindow } from '../stores/stores.ts';
+import { limitKeyOf, type StoreFailurePolicy } from './limit-policy.ts';
 
 type Options = {
-  stores: (config: Config, log: Logger) => Stores;
-  isPublic: (path: string) => boolean;
+  store: TokenStore;
+  /** TOKEN_LIMIT_MAX; 0 turns budgets off. */
+  limit: number;
+  windowMs: number;
+  onStoreFailure: StoreFailurePolicy;
 };
-
-type Usage = { total_tokens: number } | null | undefined;
-
-const noCharge = async () => {};
 
 /**
  * TOKEN_LIMIT_MAX tokens per TOKEN_LIMIT_WINDOW_MS per client. A request is refused (429) when the
- * budget is already spent; it is charged afterwards, through `chargeTokens`, with the usage that
- * usage accounting settles for every completion (JSON or stream, reported or estimated).
- * Requests already running when the budget runs out still finish, so it can be overshot by them.
+ * budget is already spent; the usage ledger charges it afterwards with what each completion really
+ * used (JSON or stream, reported or estimated). Requests already running when the budget runs out
+ * still finish, so it can be overshot by them.
  */
-export function tokenBudget({ stores, isPublic }: Options): MiddlewareHandler<AppEnv> {
+export function tokenBudget({ store, limit, windowMs, onStoreFailure }: Options): MiddlewareHandler<AppEnv> {
   return async function tokenBudget(c, next) {
-    const config = c.get('config');
-    const limit = config.TOKEN_LIMIT_MAX;
-    if (!limit || isPublic(c.req.path)) {
-      c.set('chargeTokens', noCharge);
-      return next();
-    }
-    const tokens = stores(config, c.get('log')).tokens;
-    const clientKey = limitKeyOf(c);
+    if (!limit) return next();
     let window: TokenWindow | null = null;
     try {
-      window = await tokens.used(clientKey);
+      window = await store.used(limitKeyOf(c));
     } catch (error) {
-      whenStoreFails(c, error);
+      onStoreFailure(c, error);
     }
-    if (window) checkBudget(c, limit, config.TOKEN_LIMIT_WINDOW_MS, window);
-    c.set('chargeTokens', charger(c, tokens, clientKey));
+    if (window) checkBudget(c, limit, windowMs, window);
     await next();
   };
 }
@@ -56,19 +45,4 @@ function checkBudget(c: Context<AppEnv>, limit: number, windowMs: number, window
     throw tokenLimitReached(limit, windowMs, { ...headers, 'Retry-After': String(resetSeconds) });
   }
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
-}
-
-function charger(c: Context<AppEnv>, tokens: TokenStore, clientKey: string) {
-  return async (usage: Usage) => {
-    const spent = usage?.total_tokens;
-    if (typeof spent !== 'number' || !(spent > 0)) return;
-    try {
-      await tokens.charge(clientKey, Math.ceil(spent));
-    } catch (error) {
-      // The store logs its own outage once; a lost charge only under-counts, so the answer stands.
-      if (!(error instanceof StoreUnavailableError)) {
-        c.get('log').error('usage_not_charged', { request_id: c.get('requestId'), ...describeError(error) });
-      }
-    }
-  };
 }

@@ -5,6 +5,10 @@ import type { ZodMiniType } from '../zod-mini.ts';
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** Whether a Content-Type header declares JSON (`application/json`, `application/*+json`). */
+export const declaresJson = (contentType: string | undefined) =>
+  JSON_MEDIA_TYPE.test((contentType ?? '').split(';')[0]?.trim() ?? '');
+
 /**
  * Validates a JSON body with zod; a failure is a 400 whose message and `param` name the first
  * offending field, as OpenAI's own errors do.
@@ -24,8 +28,7 @@ export function validateJson<Schema extends ZodMiniType>(schema: Schema) {
 
 /** A body that is not declared as JSON is refused (415) before anything reads it. */
 export const requireJson: MiddlewareHandler = async function requireJson(c, next) {
-  const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
-  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+  if (!declaresJson(c.req.header('content-type'))) {
     throw new GatewayError({
       status: 415,
       type: 'invalid_request_error',

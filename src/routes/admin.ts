@@ -1,11 +1,10 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import type { Config } from '../config.ts';
 import { invalidRequest } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import { requireAdmin } from '../middleware/require-admin.ts';
-import type { Stores } from '../stores/stores.ts';
+import type { UsageStore } from '../usage/usage-store.ts';
 import * as z from '../zod-mini.ts';
 import { allowOnly } from './method-not-allowed.ts';
 
@@ -25,8 +24,10 @@ const UsageQuery = z.object({ from: z.optional(Instant), to: z.optional(Instant)
  * The operator's endpoints, behind ADMIN_API_KEY: `GET /api/usage` (token totals per key and per
  * model over a time range, in whole hours) and `GET /metrics` (Prometheus text, this instance).
  */
-export function adminRoutes({ stores }: { stores: (config: Config, log: Logger) => Stores }) {
-  const admin = requireAdmin();
+type Options = { adminKey: string | undefined; usage: UsageStore; metrics: GatewayMetrics };
+
+export function adminRoutes({ adminKey, usage, metrics }: Options) {
+  const admin = requireAdmin({ adminKey });
   return new Hono<AppEnv>()
     .get(
       '/api/usage',
@@ -46,11 +47,11 @@ export function adminRoutes({ stores }: { stores: (config: Config, log: Logger) 
         if (from >= to) throw invalidRequest('from must be before to', 'from', 'invalid_value');
         if (to - from > 31 * DAY_MS)
           throw invalidRequest('The range can span at most 31 days', 'from', 'invalid_value');
-        return c.json(await stores(c.get('config'), c.get('log')).usage.totals(from, to));
+        return c.json(await usage.totals(from, to));
       },
     )
     .get('/metrics', admin, (c) =>
-      c.body(c.get('metrics').render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
+      c.body(metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
     )
     .all('/api/usage', allowOnly('GET'))
     .all('/metrics', allowOnly('GET'));

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
-import type { ChatRequest } from '../upstream/chat-upstream.ts';
+import { modelPolicy } from '../model-policy.ts';
+import type { AllowedChatRequest, ChatRequest } from '../upstream/chat-upstream.ts';
 import * as z from '../zod-mini.ts';
 
 const ContentPart = z.looseObject({ type: z.string().check(z.minLength(1)) });
@@ -28,8 +29,14 @@ export const CompletionRequest = z.looseObject({
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 
-/** The request the upstream gets: the endpoint, not the body, decides whether to stream. */
-export function toChatRequest(body: CompletionRequest, config: Config): ChatRequest {
-  const { stream: _stream, stream_options: _options, ...rest } = body;
-  return { ...rest, model: body.model ?? config.DEFAULT_MODEL } as ChatRequest;
+/**
+ * Turns a validated body into the request the upstream gets: DEFAULT_MODEL filled in, the model
+ * policy applied (a 400 when it refuses). The endpoint, not the body, decides whether to stream.
+ */
+export function chatRequestBuilder(config: Config): (body: CompletionRequest) => AllowedChatRequest {
+  const policy = modelPolicy(config);
+  return (body) => {
+    const { stream: _stream, stream_options: _options, ...rest } = body;
+    return policy({ ...rest, model: body.model ?? config.DEFAULT_MODEL } as ChatRequest);
+  };
 }

@@ -2,28 +2,32 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { requireJson, validateJson } from '../middleware/validate-json.ts';
 import { gatewayFrames } from '../streaming/gateway-frames.ts';
-import { streamResponse } from '../streaming/stream-response.ts';
-import { CompletionRequest, toChatRequest } from './completion-request.ts';
+import type { AllowedChatRequest } from '../upstream/chat-upstream.ts';
+import { CompletionRequest } from './completion-request.ts';
+import type { CompletionRunner } from './completion-runner.ts';
 import { allowOnly } from './method-not-allowed.ts';
 
-/** `POST /api/completions` (JSON) and `POST /api/completions/stream` (SSE), the brief's endpoints. */
-export function completionsRoute() {
+type Options = {
+  chatRequest: (body: CompletionRequest) => AllowedChatRequest;
+  completions: CompletionRunner;
+};
+
+/** `POST /api/completions` (JSON) and `POST /api/completions/stream` (SSE), the seed's endpoints. */
+export function completionsRoute({ chatRequest, completions }: Options) {
   return new Hono<AppEnv>()
     .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
-      const request = toChatRequest(c.req.valid('json'), c.get('config'));
-      const completion = await c.get('upstream').complete(request, c.req.raw.signal);
+      const completion = await completions.complete(c, chatRequest(c.req.valid('json')));
       const choice = completion.choices[0];
-      const result = {
+      return c.json({
         id: completion.id,
         model: completion.model,
         content: choice?.message.content ?? '',
         finish_reason: choice?.finish_reason ?? null,
         usage: completion.usage ?? null,
-      };
-      return c.json(result);
+      });
     })
     .post('/stream', requireJson, validateJson(CompletionRequest), (c) =>
-      streamResponse(c, toChatRequest(c.req.valid('json'), c.get('config')), gatewayFrames),
+      completions.stream(c, chatRequest(c.req.valid('json')), gatewayFrames),
     )
     .all('/', allowOnly('POST'))
     .all('/stream', allowOnly('POST'));

@@ -1,18 +1,18 @@
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import { notFound } from '../errors.ts';
 import { playgroundPage } from '../playground/page.ts';
 
 /** `GET /playground` (and `/` redirects there): on by default outside production, or with PLAYGROUND=on. */
-export function playgroundRoute() {
+export function playgroundRoute({ enabled }: { enabled: boolean }) {
   return new Hono<AppEnv>()
     .get('/', (c) => {
-      requireEnabled(c);
+      if (!enabled) throw notFound(c.req.path);
       return c.redirect('/playground');
     })
     .get('/playground', (c) => {
-      requireEnabled(c);
+      if (!enabled) throw notFound(c.req.path);
       // The page's own script and style only: a nonce per response, nothing else may run.
       const nonce = crypto.randomUUID().replaceAll('-', '');
       c.header(
@@ -25,7 +25,3 @@ export function playgroundRoute() {
 
 export const playgroundEnabled = ({ PLAYGROUND, NODE_ENV }: Config) =>
   PLAYGROUND ?? NODE_ENV !== 'production';
-
-function requireEnabled(c: Context<AppEnv>) {
-  if (!playgroundEnabled(c.get('config'))) throw notFound(c.req.path);
-}

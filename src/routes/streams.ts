@@ -1,13 +1,19 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { GatewayError, invalidRequest } from '../errors.ts';
-import { applyModelPolicy } from '../middleware/model-policy.ts';
 import { requireJson, validateJson } from '../middleware/validate-json.ts';
+import type { StreamTokens } from '../stream-tokens.ts';
 import { gatewayFrames } from '../streaming/gateway-frames.ts';
-import { streamResponse } from '../streaming/stream-response.ts';
-import type { ChatRequest } from '../upstream/chat-upstream.ts';
-import { CompletionRequest, toChatRequest } from './completion-request.ts';
+import type { AllowedChatRequest } from '../upstream/chat-upstream.ts';
+import { CompletionRequest } from './completion-request.ts';
+import type { CompletionRunner } from './completion-runner.ts';
 import { allowOnly } from './method-not-allowed.ts';
+
+type Options = {
+  chatRequest: (body: CompletionRequest) => AllowedChatRequest;
+  completions: CompletionRunner;
+  streamTokens: StreamTokens;
+};
 
 // Past this, some proxies and browsers refuse the URL; such prompts belong in a POST stream.
 const MAX_LINK_CHARS = 8_000;
@@ -20,14 +26,13 @@ const RETRY_MS = 3_000;
  * `POST /api/completions/stream`. A reconnect (the browser sends Last-Event-ID) is answered 204,
  * which tells EventSource to stop: the answer is never replayed.
  */
-export function streamsRoute() {
+export function streamsRoute({ chatRequest, completions, streamTokens }: Options) {
   return new Hono<AppEnv>()
     .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
       // The policy refuses here, where the page can read the 400: EventSource cannot read the body
       // of an error answer to its GET.
-      const config = c.get('config');
-      const request = applyModelPolicy(toChatRequest(c.req.valid('json'), config), config);
-      const { token, ticket } = await c.get('streamTokens').sign({ request, keyId: c.get('keyId') });
+      const request = chatRequest(c.req.valid('json'));
+      const { token, ticket } = await streamTokens.sign({ request, keyId: c.get('keyId') });
       const url = `/api/streams/${token}`;
       if (url.length > MAX_LINK_CHARS) {
         throw invalidRequest(
@@ -50,7 +55,8 @@ export function streamsRoute() {
           message: 'This stream link is invalid or has expired; create a new one with POST /api/streams',
         });
       }
-      return streamResponse(c, ticket.request as ChatRequest, gatewayFrames, {
+      // The policy let this request through when the link was made, and the link is signed.
+      return completions.stream(c, ticket.request as AllowedChatRequest, gatewayFrames, {
         // No data, so no event: it only sets the reconnect delay and the id a reconnect echoes.
         prelude: `retry: ${RETRY_MS}\nid: ${ticket.id}\n\n`,
       });

@@ -2,33 +2,43 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { requireJson, validateJson } from '../middleware/validate-json.ts';
 import { openaiFrames } from '../streaming/openai-frames.ts';
-import { streamResponse } from '../streaming/stream-response.ts';
-import { CompletionRequest, toChatRequest } from './completion-request.ts';
+import type { AllowedChatRequest, ChatUpstream } from '../upstream/chat-upstream.ts';
+import { CompletionRequest } from './completion-request.ts';
+import type { CompletionRunner } from './completion-runner.ts';
 import { allowOnly } from './method-not-allowed.ts';
+
+type Options = {
+  chatRequest: (body: CompletionRequest) => AllowedChatRequest;
+  completions: CompletionRunner;
+  upstream: ChatUpstream;
+  /** ALLOWED_MODELS: /v1/models lists only these when set. */
+  allowedModels: string[];
+};
 
 /**
  * The OpenAI-compatible surface: an OpenAI SDK with `baseURL: <gateway>/v1` works unchanged.
  * Bodies, chunks and errors are OpenAI's own; the gateway's middleware applies as on /api.
  */
-export function v1Route() {
+export function v1Route({ chatRequest, completions, upstream, allowedModels }: Options) {
   return new Hono<AppEnv>()
     .post('/chat/completions', requireJson, validateJson(CompletionRequest), async (c) => {
       const body = c.req.valid('json');
-      const request = toChatRequest(body, c.get('config'));
+      const request = chatRequest(body);
       if (body.stream) {
         const includeUsage = body.stream_options?.include_usage === true;
-        return streamResponse(
+        return completions.stream(
           c,
           { ...request, ...(body.stream_options ? { stream_options: body.stream_options } : {}) },
           openaiFrames({ includeUsage }),
         );
       }
-      const completion = await c.get('upstream').complete(request, c.req.raw.signal);
-      return c.json(completion);
+      return c.json(await completions.complete(c, request));
     })
-    .get('/models', async (c) =>
-      c.json({ object: 'list', data: await c.get('upstream').models(c.req.raw.signal) }),
-    )
+    .get('/models', async (c) => {
+      const models = await upstream.models(c.req.raw.signal);
+      const data = allowedModels.length ? models.filter((model) => allowedModels.includes(model.id)) : models;
+      return c.json({ object: 'list', data });
+    })
     .all('/chat/completions', allowOnly('POST'))
     .all('/models', allowOnly('GET'));
 }

@@ -8,7 +8,7 @@ import type { Stores, TokenStore, TokenWindow } from './stores.ts';
  * Limits kept in this process (or isolate) only. Right for one Node server; on Lambda and Workers
  * every instance counts on its own, so a client gets the limit once per instance.
  */
-export function memoryStores(config: Config): Stores {
+export function memoryStores(config: Pick<Config, 'TOKEN_LIMIT_WINDOW_MS'>): Stores {
   const requests = new MemoryStore<AppEnv>();
   return {
     kind: 'memory',

@@ -1,7 +1,5 @@
 import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
-import type { Config } from '../config.ts';
-import type { Logger } from '../logger.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
 
 /** Tokens a client has spent in the current window, and when that window ends. */
@@ -13,7 +11,11 @@ export interface TokenStore {
   charge(clientKey: string, tokens: number): Promise<void>;
 }
 
-/** The state limits share: one process's memory, or a Redis every instance talks to. */
+/**
+ * The state limits and usage share: this process's memory (memory-stores.ts), or a store every
+ * instance talks to, which the adapter builds (Redis beside the Node adapter, a Durable Object
+ * beside the Workers one) and hands to createApp.
+ */
 export type Stores = {
   kind: 'memory' | 'redis' | 'durable-object';
   /** hono-rate-limiter's store: request counts per window. */
@@ -23,9 +25,6 @@ export type Stores = {
   usage: UsageStore;
   close(): Promise<void>;
 };
-
-/** Chosen by the adapter: Redis where TCP sockets exist (Node, Lambda), a Durable Object on Workers. */
-export type StoreFactory = (config: Config, log: Logger) => Stores;
 
 /**
  * A shared store could not answer (down, unreachable, too slow). The limit middleware turns it

@@ -4,10 +4,19 @@ import type OpenAI from 'openai';
 export type ChatCompletion = OpenAI.ChatCompletion & { _request_id?: string | null };
 export type ChatCompletionChunk = OpenAI.ChatCompletionChunk;
 export type Model = OpenAI.Model;
+export type Usage = Pick<OpenAI.CompletionUsage, 'prompt_tokens' | 'completion_tokens' | 'total_tokens'>;
 
 /** A chat request as the gateway forwards it: validated fields plus any OpenAI parameter passed through. */
 export type ChatRequest = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, 'stream'> &
   Record<string, unknown>;
+
+declare const allowed: unique symbol;
+
+/**
+ * A request the model policy let through (src/model-policy.ts makes them, and nothing else does):
+ * the upstream takes no other, so no route, present or future, can forward one that skipped it.
+ */
+export type AllowedChatRequest = ChatRequest & { readonly [allowed]: true };
 
 /** A stream as the upstream answered it: its SSE bytes, and its `x-request-id` when it sent one. */
 export type UpstreamStream = { body: ReadableStream<Uint8Array>; requestId: string | null };
@@ -20,7 +29,7 @@ export type UpstreamStream = { body: ReadableStream<Uint8Array>; requestId: stri
  */
 export interface ChatUpstream {
   readonly mode: 'mock' | 'upstream';
-  complete(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
-  stream(request: ChatRequest, signal: AbortSignal): Promise<UpstreamStream>;
+  complete(request: AllowedChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
+  stream(request: AllowedChatRequest, signal: AbortSignal): Promise<UpstreamStream>;
   models(signal: AbortSignal): Promise<Model[]>;
 }

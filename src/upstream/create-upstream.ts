@@ -4,8 +4,14 @@ import type { ChatUpstream } from './chat-upstream.ts';
 import { createMockUpstream } from './mock-upstream.ts';
 import { createOpenAIUpstream } from './openai-upstream.ts';
 
+type Options = { config: Config; log: Logger; fetch?: typeof globalThis.fetch | undefined };
+
+/** The real upstream with a key, the mock model without. */
+export const upstreamMode = (config: Pick<Config, 'OPENAI_API_KEY'>) =>
+  config.OPENAI_API_KEY ? 'upstream' : 'mock';
+
 /** Picks the upstream once per configuration: the real one with a key, the mock model without. */
-export function createUpstream(config: Config, log: Logger, fetch?: typeof globalThis.fetch): ChatUpstream {
+export function createUpstream({ config, log, fetch }: Options): ChatUpstream {
   if (config.OPENAI_API_KEY) return createOpenAIUpstream(config, config.OPENAI_API_KEY, fetch);
   log.warn('mock_mode', {
     message:

@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChatUpstream } from './chat-upstream.ts';
+import { textOf } from './message-text.ts';
 
 /**
  * The keyless development model: a deterministic reply, streamed word by word, in the exact
@@ -72,12 +73,6 @@ function mockReply(request: ChatRequest) {
       total_tokens: promptTokens + tokens.length,
     },
   };
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map((part) => (part && typeof part.text === 'string' ? part.text : '')).join(' ');
 }
 
 const encoder = new TextEncoder();

@@ -1,4 +1,5 @@
-import type { ChatRequest } from '../upstream/chat-upstream.ts';
+import type { ChatRequest, Usage } from '../upstream/chat-upstream.ts';
+import { textOf } from '../upstream/message-text.ts';
 
 type Tokenizer = { countTokens(text: string): number };
 
@@ -20,7 +21,7 @@ const PER_MESSAGE = 3;
 const REPLY_PRIMER = 3;
 
 /** Estimated usage for a stream that ended before the upstream reported its own. */
-export async function estimateUsage(request: ChatRequest, completionText: string) {
+export async function estimateUsage(request: ChatRequest, completionText: string): Promise<Usage> {
   const { countTokens } = await load();
   let prompt = REPLY_PRIMER;
   for (const message of request.messages) {
@@ -28,10 +29,4 @@ export async function estimateUsage(request: ChatRequest, completionText: string
   }
   const completion = completionText ? countTokens(completionText) : 0;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join('\n');
 }

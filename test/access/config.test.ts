@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { ALICE, sha256, UNNAMED } from './fixtures.ts';
 
@@ -67,19 +66,5 @@ describe('access settings', () => {
       RATE_LIMIT_MAX: 0,
       TOKEN_LIMIT_MAX: 0,
     });
-  });
-});
-
-describe('a runtime without a store factory (Workers)', () => {
-  it('refuses REDIS_URL instead of quietly counting per instance', async () => {
-    const lines: string[] = [];
-    const app = createApp({ writeLog: (line) => lines.push(line) });
-    const response = await app.request(
-      '/api/health',
-      {},
-      { NODE_ENV: 'test', REDIS_URL: 'redis://127.0.0.1:1' },
-    );
-    expect(response.status).toBe(500);
-    expect(lines.join('\n')).toContain('REDIS_URL is set, but this runtime cannot open a Redis connection');
   });
 });

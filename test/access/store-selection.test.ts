@@ -28,6 +28,6 @@ describe('store selection', () => {
     expect(workers.some((file) => file.includes('hono-rate-limiter'))).toBe(true);
     expect(workers.filter((file) => /ioredis|redis-stores|node-stores/.test(file))).toEqual([]);
     const node = await bundledFiles('adapters/node.ts', 'node');
-    expect(node.some((file) => file.includes('src/stores/redis-stores.ts'))).toBe(true);
+    expect(node.some((file) => file.includes('adapters/node/redis-stores.ts'))).toBe(true);
   });
 });

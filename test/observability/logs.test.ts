@@ -68,15 +68,6 @@ describe('request logs', () => {
     expect(stream[0]?.ttft_ms as number).toBeLessThanOrEqual(stream[0]?.latency_ms as number);
   });
 
-  it('name the start-up health check of the Node server as such', async () => {
-    const gateway = await startGateway({ bindings });
-    expect(gateway.logs.filter((line) => line.event === 'request')[0]).toMatchObject({
-      request_id: 'startup-check',
-      path: '/api/health',
-      status: 200,
-    });
-  });
-
   it('name the outcome of refused, failed and timed-out requests', async () => {
     const gateway = await startGateway({ bindings: { ...bindings, REQUEST_TIMEOUT: '300' } });
     const send = (id: string, body: unknown, headers: Record<string, string> = bearer(ALICE)) =>

@@ -1,14 +1,14 @@
 import { type RedisClient, RedisStore, type Store } from 'hono-rate-limiter';
 import { Redis } from 'ioredis';
-import type { AppEnv } from '../app-env.ts';
-import type { Config } from '../config.ts';
-import { describeError, type Logger } from '../logger.ts';
-import { redisUsageStore } from '../usage/redis-usage-store.ts';
-import { type Stores, StoreUnavailableError, type TokenStore } from './stores.ts';
+import type { AppEnv } from '../../src/app-env.ts';
+import type { Config } from '../../src/config.ts';
+import { describeError, type Logger } from '../../src/logger.ts';
+import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
+import { redisUsageStore } from './redis-usage-store.ts';
 
 /**
- * Limits shared by every instance through one Redis. Node only (ioredis opens TCP sockets): only
- * adapters import this, through node-stores.ts, so the Workers bundle never contains it.
+ * Limits and usage shared by every instance through one Redis. Node and Lambda only (ioredis opens
+ * TCP sockets), so it lives beside their adapters and the Workers bundle never contains it.
  */
 export function redisStores(config: Config, log: Logger): Stores {
   const redis = new Redis(config.REDIS_URL ?? '', {

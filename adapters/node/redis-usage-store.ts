@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { type Counters, countersOf, HOUR_MS, summarise, type UsageStore } from './usage-store.ts';
+import {
+  type Counters,
+  countersOf,
+  HOUR_MS,
+  summarise,
+  type UsageStore,
+} from '../../src/usage/usage-store.ts';
 
 // Hours stay this long; the usage API can look back over this span.
 const RETENTION_S = 35 * 24 * 3600;

@@ -1,0 +1,14 @@
+import type { Config } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
+import { memoryStores } from '../../src/stores/memory-stores.ts';
+import type { Stores } from '../../src/stores/stores.ts';
+
+/**
+ * The stores for runtimes with TCP sockets (Node, Lambda): Redis when REDIS_URL is set (ioredis is
+ * loaded only then, a cold-start cost), memory otherwise. The adapter closes them when it stops.
+ */
+export async function nodeStores(config: Config, log: Logger): Promise<Stores> {
+  if (!config.REDIS_URL) return memoryStores(config);
+  const { redisStores } = await import('./redis-stores.ts');
+  return redisStores(config, log);
+}

@@ -1,4 +1,3 @@
-import type { Config } from './config.ts';
 import * as z from './zod-mini.ts';
 
 /** One configured client key: its secret (GATEWAY_API_KEYS) or its SHA-256 (GATEWAY_API_KEY_HASHES). */
@@ -49,7 +48,10 @@ function splitName(entry: string): { name: string | null; value: string } {
 }
 
 /** Hashes the configured keys once; an empty table means the gateway is open. */
-export async function clientKeyTable(config: Pick<Config, 'GATEWAY_API_KEYS' | 'GATEWAY_API_KEY_HASHES'>) {
+export async function clientKeyTable(config: {
+  GATEWAY_API_KEYS: ClientKeySpec[];
+  GATEWAY_API_KEY_HASHES: ClientKeySpec[];
+}) {
   const specs = [...config.GATEWAY_API_KEYS, ...config.GATEWAY_API_KEY_HASHES];
   return Promise.all(
     specs.map(async (spec): Promise<ClientKey> => {

@@ -7,11 +7,9 @@ import {
   upstreamStreamFailed,
   upstreamUnavailable,
 } from '../errors.ts';
-import type { ChatCompletionChunk } from '../upstream/chat-upstream.ts';
+import type { ChatCompletionChunk, Usage } from '../upstream/chat-upstream.ts';
 import { idleWatchdog } from './idle-watchdog.ts';
 import { StopReason } from './stop-reason.ts';
-
-export type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 
 export type StreamOutcome = 'ok' | 'client_aborted' | 'upstream_error' | 'timeout' | 'shutdown';
 

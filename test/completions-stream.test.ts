@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY } from './support/fake-upstream.ts';
-import { contentOf, readSse, sseEvents } from './support/sse.ts';
+import { contentOf, expectedGatewayStream, readSse, sseEvents } from './support/sse.ts';
 import { chat, startGateway, waitFor } from './support/start-gateway.ts';
 
 const gateway = await startGateway({ bindings: { REQUEST_TIMEOUT: '400' } });
@@ -15,15 +15,7 @@ describe('POST /api/completions/stream', () => {
     expect(response.headers.get('x-accel-buffering')).toBe('no');
 
     const raw = await response.text();
-    const expected = [
-      ...words.map((word) => `data: ${JSON.stringify({ content: word })}\n\n`),
-      `event: usage\ndata: ${JSON.stringify({
-        finish_reason: 'stop',
-        usage: { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length },
-      })}\n\n`,
-      'data: [DONE]\n\n',
-    ].join('');
-    expect(raw).toBe(expected);
+    expect(raw).toBe(expectedGatewayStream(words));
   });
 
   it('asks the upstream for usage and forwards the model and parameters it was given', async () => {

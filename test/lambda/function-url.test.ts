@@ -8,7 +8,7 @@ import {
   type HttpRequest,
 } from '../support/lambda-events.ts';
 import { buildBundle, startLambdaFunction } from '../support/lambda-function.ts';
-import { contentOf, readSse, sseEvents } from '../support/sse.ts';
+import { contentOf, expectedGatewayStream, readSse, sseEvents } from '../support/sse.ts';
 import { chat, waitFor } from '../support/start-gateway.ts';
 
 // The deployed file, run by the real aws-lambda-ric against a local Runtime API.
@@ -50,14 +50,7 @@ describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
 
     expect(response.status).toBe(200);
     const raw = await response.text();
-    const usage = { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length };
-    expect(raw).toBe(
-      [
-        ...words.map((word) => `data: ${JSON.stringify({ content: word })}\n\n`),
-        `event: usage\ndata: ${JSON.stringify({ finish_reason: 'stop', usage })}\n\n`,
-        'data: [DONE]\n\n',
-      ].join(''),
-    );
+    expect(raw).toBe(expectedGatewayStream(words));
     expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: false });
     await invocation.settled;
   });

@@ -42,3 +42,24 @@ export const contentOf = (events: SseEvent[]) =>
     .filter((event) => event.event === 'message' && event.data !== '[DONE]')
     .map((event) => (JSON.parse(event.data) as { content: string }).content)
     .join('');
+
+/**
+ * The exact body of a `/api/completions/stream` answer that relays `words` and ends normally: one
+ * `data: {"content"}` frame per word, the usage event, `[DONE]`. Written from the README's
+ * description of the format, not from the gateway's code, so a change to either shows here.
+ */
+export function expectedGatewayStream(
+  words: string[],
+  { promptTokens = 12, finishReason = 'stop' }: { promptTokens?: number; finishReason?: string } = {},
+) {
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: words.length,
+    total_tokens: promptTokens + words.length,
+  };
+  return [
+    ...words.map((word) => `data: ${JSON.stringify({ content: word })}\n\n`),
+    `event: usage\ndata: ${JSON.stringify({ finish_reason: finishReason, usage })}\n\n`,
+    'data: [DONE]\n\n',
+  ].join('');
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY } from '../support/fake-upstream.ts';
-import { contentOf, readSse, sseEvents } from '../support/sse.ts';
+import { contentOf, expectedGatewayStream, readSse, sseEvents } from '../support/sse.ts';
 import { chat, waitFor } from '../support/start-gateway.ts';
 import { startWorker } from './support/start-worker.ts';
 
@@ -42,16 +42,7 @@ describe('the gateway in workerd', () => {
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
     expect(response.headers.get('content-encoding')).toBeNull();
-    expect(await response.text()).toBe(
-      [
-        ...words.map((word) => `data: ${JSON.stringify({ content: word })}\n\n`),
-        `event: usage\ndata: ${JSON.stringify({
-          finish_reason: 'stop',
-          usage: { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length },
-        })}\n\n`,
-        'data: [DONE]\n\n',
-      ].join(''),
-    );
+    expect(await response.text()).toBe(expectedGatewayStream(words));
     expect(worker.upstream.requests.at(-1)?.body).toMatchObject({
       stream: true,
       stream_options: { include_usage: true },

@@ -10,7 +10,7 @@ import { gatewayBindings, gatewayEndpoint, reply } from './scenarios.ts';
  * own process, production mode) 3,000 streams, 3,000 JSON completions, 500 `/v1` completions and
  * 100 streams its clients drop after 100 ms; then forces two full GCs and reads the live heap.
  * A heap that grows round after round is a leak; RSS is printed beside it but moves with V8's
- * heap sizing more than with what is alive (docs/benchmarks.md, finding 6).
+ * heap sizing more than with what is alive (docs/benchmarks.md, "Leak check").
  */
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' } } });
 const rounds = Number(values.rounds);

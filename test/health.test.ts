@@ -1,11 +1,12 @@
 import { expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
 import { startGateway } from './support/start-gateway.ts';
+import { createUpstreamTestApp } from './support/test-app.ts';
 
-const gateway = await startGateway();
+const app = await createUpstreamTestApp();
 
 it('reports status, version, uptime and mode without calling the upstream', async () => {
-  const response = await fetch(`${gateway.url}/api/health`);
+  const response = await app.request('/api/health');
   expect(response.status).toBe(200);
   expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   expect(await response.json()).toEqual({
@@ -14,17 +15,18 @@ it('reports status, version, uptime and mode without calling the upstream', asyn
     mode: 'upstream',
     uptime_seconds: expect.any(Number),
   });
-  expect(gateway.upstream.requests).toHaveLength(0);
+  expect(app.upstream.requests).toHaveLength(0);
 });
 
 it('logs the client address the socket saw', async () => {
+  const gateway = await startGateway();
   await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'ip-check' } });
   expect(gateway.logs.find((line) => line.request_id === 'ip-check')?.client_ip).toBe('127.0.0.1');
 });
 
 it('honours a safe incoming x-request-id and replaces an unsafe one', async () => {
-  const kept = await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'abc-123' } });
+  const kept = await app.request('/api/health', { headers: { 'x-request-id': 'abc-123' } });
   expect(kept.headers.get('x-request-id')).toBe('abc-123');
-  const replaced = await fetch(`${gateway.url}/api/health`, { headers: { 'x-request-id': 'evil\tid' } });
+  const replaced = await app.request('/api/health', { headers: { 'x-request-id': 'evil\tid' } });
   expect(replaced.headers.get('x-request-id')).not.toContain('evil');
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { chat, startGateway } from '../support/start-gateway.ts';
+import { chat } from '../support/start-gateway.ts';
+import { createTestApp, createUpstreamTestApp } from '../support/test-app.ts';
 import { ALICE, bearer, KEY_BINDINGS } from './fixtures.ts';
 
 const ALLOWED = 'https://app.example.com';
-const gateway = await startGateway({
+const gateway = await createUpstreamTestApp({
   bindings: { ...KEY_BINDINGS, CORS_ORIGINS: `${ALLOWED}, http://localhost:5173` },
 });
 
@@ -11,7 +12,7 @@ const corsHeaders = (response: Response) =>
   [...response.headers.keys()].filter((name) => name.startsWith('access-control-'));
 
 const preflight = (origin: string, path = '/api/completions') =>
-  fetch(`${gateway.url}${path}`, {
+  gateway.request(path, {
     method: 'OPTIONS',
     headers: {
       origin,
@@ -67,13 +68,11 @@ describe('CORS', () => {
   });
 
   it('answers any origin with * only when CORS_ORIGINS lists *', async () => {
-    const open = await startGateway({ bindings: { CORS_ORIGINS: '*' } });
-    const response = await fetch(`${open.url}/api/health`, {
-      headers: { origin: 'https://anywhere.example' },
-    });
+    const open = createTestApp({ CORS_ORIGINS: '*' });
+    const response = await open.request('/api/health', { headers: { origin: 'https://anywhere.example' } });
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
-    const none = await startGateway();
-    const closed = await fetch(`${none.url}/api/health`, { headers: { origin: 'https://anywhere.example' } });
+    const none = createTestApp();
+    const closed = await none.request('/api/health', { headers: { origin: 'https://anywhere.example' } });
     expect(corsHeaders(closed)).toEqual([]);
   });
 });
@@ -93,10 +92,10 @@ describe('secure headers', () => {
     const responses = [
       await gateway.post('/api/completions', chat(), { headers: bearer(ALICE) }),
       await gateway.post('/api/completions', chat()),
-      await fetch(`${gateway.url}/api/nothing`),
+      await gateway.request('/api/nothing'),
       await gateway.post('/api/completions/stream', chat(), { headers: bearer(ALICE) }),
       await preflight(ALLOWED),
-      await fetch(`${gateway.url}/api/health`),
+      await gateway.request('/api/health'),
     ];
     for (const response of responses) {
       for (const [name, value] of Object.entries(expected)) expect(response.headers.get(name)).toBe(value);

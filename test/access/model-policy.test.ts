@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chat, startGateway } from '../support/start-gateway.ts';
+import { chat } from '../support/start-gateway.ts';
+import { createUpstreamTestApp } from '../support/test-app.ts';
 import { errorOf } from './fixtures.ts';
 
 const policy = {
@@ -9,7 +10,7 @@ const policy = {
   MAX_MESSAGES: '3',
   MAX_PROMPT_CHARS: '60',
 };
-const gateway = await startGateway({ bindings: policy });
+const gateway = await createUpstreamTestApp({ bindings: policy });
 const endpoints = ['/api/completions', '/api/completions/stream', '/v1/chat/completions'];
 const sent = () => gateway.upstream.requests.at(-1)?.body;
 
@@ -40,10 +41,12 @@ describe('ALLOWED_MODELS', () => {
   });
 
   it('lists only allowed models on /v1/models', async () => {
-    const narrow = await startGateway({ bindings: { ALLOWED_MODELS: 'gpt-4o', DEFAULT_MODEL: 'gpt-4o' } });
-    const listed = await (await fetch(`${narrow.url}/v1/models`)).json();
+    const narrow = await createUpstreamTestApp({
+      bindings: { ALLOWED_MODELS: 'gpt-4o', DEFAULT_MODEL: 'gpt-4o' },
+    });
+    const listed = await (await narrow.request('/v1/models')).json();
     expect(listed).toEqual({ object: 'list', data: [] });
-    const all = await (await fetch(`${gateway.url}/v1/models`)).json();
+    const all = await (await gateway.request('/v1/models')).json();
     expect(all.data.map((model: { id: string }) => model.id)).toEqual(['gpt-4o-mini']);
   });
 });
@@ -66,7 +69,9 @@ describe('MAX_TOKENS_CAP', () => {
   });
 
   it('refuses instead with MAX_TOKENS_RULE=reject', async () => {
-    const strict = await startGateway({ bindings: { MAX_TOKENS_CAP: '100', MAX_TOKENS_RULE: 'reject' } });
+    const strict = await createUpstreamTestApp({
+      bindings: { MAX_TOKENS_CAP: '100', MAX_TOKENS_RULE: 'reject' },
+    });
     const response = await strict.post('/api/completions', chat('x', { max_tokens: 101 }));
     expect(response.status).toBe(400);
     expect((await errorOf(response)).error).toMatchObject({

@@ -1,6 +1,10 @@
+import { afterAll } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { type Bindings, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { type FakeUpstream, type Scenario, startFakeUpstream } from './fake-upstream.ts';
+
+export type TestApp = ReturnType<typeof createTestApp>;
 
 /**
  * The app as an adapter builds it, for behaviour that needs no socket: requests go through
@@ -24,4 +28,21 @@ export function createTestApp(bindings: Bindings = {}) {
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
   };
+}
+
+/**
+ * createTestApp in front of the fake upstream (a real HTTP server on 127.0.0.1, which stops after
+ * the test file), with what it was sent.
+ */
+export async function createUpstreamTestApp(
+  options: { bindings?: Bindings; upstreamDefaults?: Scenario } = {},
+): Promise<TestApp & { upstream: FakeUpstream }> {
+  const upstream = await startFakeUpstream(options.upstreamDefaults);
+  afterAll(() => upstream.close());
+  const testApp = createTestApp({
+    OPENAI_API_KEY: 'sk-test-upstream-key',
+    OPENAI_BASE_URL: upstream.baseURL,
+    ...options.bindings,
+  });
+  return { ...testApp, upstream };
 }

@@ -41,9 +41,9 @@ export default {
 
 /** The app for one env: limits in the COUNTERS Durable Object when it is bound, else in memory. */
 function appFor(env: WorkersEnv): App {
-  const config = loadConfig(env);
   let app = apps.get(env);
   if (app) return app;
+  const config = loadConfig(env);
   if (config.REDIS_URL) {
     throw new ConfigError(
       'REDIS_URL is set, but a Worker cannot open a Redis connection: unset it. ' +

@@ -39,7 +39,7 @@ const messages = (marker: string) => [
   { role: 'user', content: marker },
 ];
 
-/** The brief's endpoints on a gateway at `gatewayUrl`: `/api/completions/stream` or `/api/completions`. */
+/** The gateway's own endpoints on a gateway at `gatewayUrl`: `/api/completions/stream` or `/api/completions`. */
 export function gatewayEndpoint(gatewayUrl: string, kind: Kind, marker = 'Say hello'): Endpoint {
   const sse = kind === 'stream';
   const url = new URL(sse ? '/api/completions/stream' : '/api/completions', gatewayUrl);

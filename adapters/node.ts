@@ -6,7 +6,6 @@ import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { playgroundEnabled } from '../src/routes/playground.ts';
 import { upstreamMode } from '../src/upstream/create-upstream.ts';
-import { preloadUpstreamClient } from '../src/upstream/openai-upstream.ts';
 import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
 import { nodeStores } from './node/node-stores.ts';
 import { upstreamFetch } from './node/upstream-fetch.ts';
@@ -57,7 +56,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
   });
 
   // Production servers run long enough to pay these once, up front (tests and dev load them lazily).
-  if (config.NODE_ENV === 'production') await Promise.all([preloadTokenizer(), preloadUpstreamClient()]);
+  if (config.NODE_ENV === 'production') await preloadTokenizer();
 
   const hostname = options.hostname ?? config.HOST;
   const server = serve({

@@ -1,7 +1,5 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-// The SDK's error classes only (a small module): the client itself loads on first use.
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/error';
 
 /** OpenAI's error body, so every OpenAI SDK parses the gateway's errors as it parses OpenAI's. */
 export type ErrorBody = {
@@ -118,32 +116,66 @@ export const upstreamStreamFailed = (error: GatewayError) =>
 /** Upstream client errors keep their status; their message is OpenAI's own and safe to pass on. */
 const PASSED_THROUGH = new Set([400, 401, 403, 404, 409, 422]);
 
+/** The client left before the upstream answered: nginx's 499, which nobody reads; it names the outcome in the log. */
+export const clientClosedRequest = (cause?: unknown) =>
+  new GatewayError({
+    status: 499 as ContentfulStatusCode,
+    type: 'client_closed_request',
+    code: 'client_closed_request',
+    message: 'The client closed the request',
+    cause,
+    origin: 'client',
+  });
+
+/** No answer (status and headers) within REQUEST_TIMEOUT. */
+export const upstreamTimedOut = (cause?: unknown) =>
+  new GatewayError({
+    status: 504,
+    type: 'timeout_error',
+    code: 'upstream_timeout',
+    message: 'The upstream model timed out',
+    cause,
+    origin: 'upstream',
+  });
+
+/**
+ * What the upstream answered with an error status, kept as the cause of the gateway's error: the
+ * log line names the status, OpenAI's message and the upstream's `x-request-id` (what its support asks for).
+ */
+export class UpstreamResponseError extends Error {
+  override name = 'UpstreamResponseError';
+  readonly status: number;
+  readonly requestID: string | null;
+  /** OpenAI's `error` object from the body, when the body was JSON and had one. */
+  readonly error: Record<string, unknown> | undefined;
+  readonly headers: Headers;
+
+  constructor(status: number, bodyText: string, headers: Headers) {
+    const error = upstreamErrorObject(bodyText);
+    const message = typeof error?.message === 'string' ? error.message : bodyText.trim().slice(0, 200);
+    super(`${status} ${message || 'status code (no body)'}`);
+    this.status = status;
+    this.error = error;
+    this.headers = headers;
+    this.requestID = headers.get('x-request-id');
+  }
+}
+
+function upstreamErrorObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    return body && typeof body.error === 'object' && body.error !== null
+      ? (body.error as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Turns anything thrown into a GatewayError; unknown errors become a generic 500. */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof APIUserAbortError) {
-    // nginx's 499: nobody reads this response; it only names the outcome in the log.
-    return new GatewayError({
-      status: 499 as ContentfulStatusCode,
-      type: 'client_closed_request',
-      code: 'client_closed_request',
-      message: 'The client closed the request',
-      cause: error,
-      origin: 'client',
-    });
-  }
-  if (error instanceof APIConnectionTimeoutError) {
-    return new GatewayError({
-      status: 504,
-      type: 'timeout_error',
-      code: 'upstream_timeout',
-      message: 'The upstream model timed out',
-      cause: error,
-      origin: 'upstream',
-    });
-  }
-  if (error instanceof APIConnectionError) return upstreamUnavailable(error, 'connection failed');
-  if (error instanceof APIError) return fromUpstreamStatus(error);
+  if (error instanceof UpstreamResponseError) return fromUpstreamStatus(error);
   if (error instanceof HTTPException) {
     return new GatewayError({
       status: error.status,
@@ -157,7 +189,7 @@ export function toGatewayError(error: unknown): GatewayError {
   return internal(error);
 }
 
-function fromUpstreamStatus(error: APIError): GatewayError {
+function fromUpstreamStatus(error: UpstreamResponseError): GatewayError {
   const status = error.status;
   const upstream = (error.error ?? {}) as {
     message?: unknown;
@@ -167,7 +199,7 @@ function fromUpstreamStatus(error: APIError): GatewayError {
   };
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   if (status === 429) {
-    const retryAfter = error.headers?.get('retry-after');
+    const retryAfter = error.headers.get('retry-after');
     return new GatewayError({
       status: 429,
       type: text(upstream.type) ?? 'rate_limit_error',
@@ -178,7 +210,7 @@ function fromUpstreamStatus(error: APIError): GatewayError {
       origin: 'upstream',
     });
   }
-  if (status !== undefined && PASSED_THROUGH.has(status)) {
+  if (PASSED_THROUGH.has(status)) {
     return new GatewayError({
       status: status as ContentfulStatusCode,
       // An upstream 401/403 means the gateway's own key is wrong: that is the operator's
@@ -194,5 +226,5 @@ function fromUpstreamStatus(error: APIError): GatewayError {
       origin: 'upstream',
     });
   }
-  return upstreamUnavailable(error, status ? `status ${status}` : 'no response');
+  return upstreamUnavailable(error, `status ${status}`);
 }

@@ -10,9 +10,9 @@ import { SSE_HEADERS } from '../streaming/sse-frames.ts';
 import { StopReason } from '../streaming/stop-reason.ts';
 import type {
   AllowedChatRequest,
-  ChatCompletion,
   ChatRequest,
   ChatUpstream,
+  UpstreamCompletion,
 } from '../upstream/chat-upstream.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
 
@@ -41,17 +41,18 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
   });
 
   return {
-    async complete(c: Context<AppEnv>, request: AllowedChatRequest): Promise<ChatCompletion> {
-      const completion = await upstream.complete(request, c.req.raw.signal);
+    async complete(c: Context<AppEnv>, request: AllowedChatRequest): Promise<UpstreamCompletion> {
+      const answer = await upstream.complete(request, c.req.raw.signal);
+      const { completion } = answer;
       const fields = await settle({
         ...completionOf(c, request),
         model: completion.model || request.model,
         usage: completion.usage ?? null,
         completionText: completion.choices[0]?.message.content ?? '',
-        upstreamRequestId: completion._request_id ?? null,
+        upstreamRequestId: answer.requestId,
       });
       Object.assign(c.get('logFields'), fields);
-      return completion;
+      return answer;
     },
 
     /**

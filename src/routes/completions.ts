@@ -16,7 +16,7 @@ type Options = {
 export function completionsRoute({ chatRequest, completions }: Options) {
   return new Hono<AppEnv>()
     .post('/', requireJson, validateJson(CompletionRequest), async (c) => {
-      const completion = await completions.complete(c, chatRequest(c.req.valid('json')));
+      const { completion } = await completions.complete(c, chatRequest(c.req.valid('json')));
       const choice = completion.choices[0];
       return c.json({
         id: completion.id,

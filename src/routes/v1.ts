@@ -32,7 +32,9 @@ export function v1Route({ chatRequest, completions, upstream, allowedModels }: O
           openaiFrames({ includeUsage }),
         );
       }
-      return c.json(await completions.complete(c, request));
+      // OpenAI's own bytes, as the upstream sent them: an SDK reads every field it knows.
+      const { body: answer } = await completions.complete(c, request);
+      return c.body(answer, 200, { 'Content-Type': 'application/json' });
     })
     .get('/models', async (c) => {
       const models = await upstream.models(c.req.raw.signal);

@@ -1,7 +1,6 @@
 import type OpenAI from 'openai';
 
-/** `_request_id`: the upstream's `x-request-id`, which the SDK puts on what it returns. */
-export type ChatCompletion = OpenAI.ChatCompletion & { _request_id?: string | null };
+export type ChatCompletion = OpenAI.ChatCompletion;
 export type ChatCompletionChunk = OpenAI.ChatCompletionChunk;
 export type Model = OpenAI.Model;
 export type Usage = Pick<OpenAI.CompletionUsage, 'prompt_tokens' | 'completion_tokens' | 'total_tokens'>;
@@ -18,6 +17,12 @@ declare const allowed: unique symbol;
  */
 export type AllowedChatRequest = ChatRequest & { readonly [allowed]: true };
 
+/**
+ * A JSON completion as the upstream answered it: parsed, and its body's text, which `/v1` passes
+ * on as it came; with its `x-request-id` when it sent one.
+ */
+export type UpstreamCompletion = { completion: ChatCompletion; body: string; requestId: string | null };
+
 /** A stream as the upstream answered it: its SSE bytes, and its `x-request-id` when it sent one. */
 export type UpstreamStream = { body: ReadableStream<Uint8Array>; requestId: string | null };
 
@@ -29,7 +34,7 @@ export type UpstreamStream = { body: ReadableStream<Uint8Array>; requestId: stri
  */
 export interface ChatUpstream {
   readonly mode: 'mock' | 'upstream';
-  complete(request: AllowedChatRequest, signal: AbortSignal): Promise<ChatCompletion>;
+  complete(request: AllowedChatRequest, signal: AbortSignal): Promise<UpstreamCompletion>;
   stream(request: AllowedChatRequest, signal: AbortSignal): Promise<UpstreamStream>;
   models(signal: AbortSignal): Promise<Model[]>;
 }

@@ -12,7 +12,15 @@ export const upstreamMode = (config: Pick<Config, 'OPENAI_API_KEY'>) =>
 
 /** Picks the upstream once per configuration: the real one with a key, the mock model without. */
 export function createUpstream({ config, log, fetch }: Options): ChatUpstream {
-  if (config.OPENAI_API_KEY) return createOpenAIUpstream(config, config.OPENAI_API_KEY, fetch);
+  if (config.OPENAI_API_KEY) {
+    return createOpenAIUpstream({
+      baseURL: config.OPENAI_BASE_URL,
+      apiKey: config.OPENAI_API_KEY,
+      timeoutMs: config.REQUEST_TIMEOUT,
+      // Bound late: a detached `fetch` is an illegal invocation on some runtimes.
+      fetch: fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    });
+  }
   log.warn('mock_mode', {
     message:
       'No OPENAI_API_KEY is set: replies come from the built-in mock model. ' +

@@ -32,7 +32,7 @@ export function createMockUpstream({
         ],
         usage: reply.usage,
       };
-      return completion;
+      return { completion, body: JSON.stringify(completion), requestId: null };
     },
     async stream(request, signal) {
       return { body: streamReply(mockReply(request), tokenDelayMs, signal), requestId: null };

@@ -1,63 +1,130 @@
-import type OpenAI from 'openai';
-import type { Config } from '../config.ts';
-import { upstreamUnavailable } from '../errors.ts';
-import type { ChatUpstream } from './chat-upstream.ts';
+import {
+  clientClosedRequest,
+  GatewayError,
+  toGatewayError,
+  UpstreamResponseError,
+  upstreamTimedOut,
+  upstreamUnavailable,
+} from '../errors.ts';
+import type { ChatCompletion, ChatUpstream, Model, UpstreamCompletion } from './chat-upstream.ts';
 
-// The SDK is most of the code a cold start would load (docs/lambda.md): it is imported on the first
-// upstream call, so health checks, preflights and refused requests never wait for it.
-const loadSdk = () => import('openai');
+export const OPENAI_API_URL = 'https://api.openai.com/v1';
 
-/** Loads the SDK now: a long-lived server does it before it takes traffic. */
-export const preloadUpstreamClient = async () => {
-  await loadSdk();
+type Options = {
+  /** Any OpenAI-compatible server's base URL, `/v1` included; OpenAI's own by default. */
+  baseURL?: string | undefined;
+  apiKey: string;
+  /** Sent as `OpenAI-Organization` / `OpenAI-Project` when set. */
+  organization?: string | undefined;
+  project?: string | undefined;
+  /**
+   * Bounds the wait for the upstream's answer: its status and headers, and for JSON its whole body.
+   * A stream's gaps between chunks are the relay's to bound.
+   */
+  timeoutMs: number;
+  fetch: typeof globalThis.fetch;
 };
 
-/** The real upstream: any OpenAI-compatible server, called through the official SDK. */
-export function createOpenAIUpstream(
-  config: Config,
-  apiKey: string,
-  fetch?: typeof globalThis.fetch,
-): ChatUpstream {
-  let client: Promise<OpenAI> | undefined;
-  const sdk = () =>
-    (client ??= loadSdk().then(
-      ({ default: OpenAI }) =>
-        new OpenAI({
-          apiKey,
-          baseURL: config.OPENAI_BASE_URL,
-          // The SDK's timeout covers the wait for response headers; the stream relay bounds the gaps
-          // between chunks. Retries are left to the gateway's clients, who see 429/5xx as they happened.
-          timeout: config.REQUEST_TIMEOUT,
-          maxRetries: 0,
-          // The gateway logs upstream failures itself, as JSON lines; the SDK's console output would not be.
-          logLevel: 'off',
-          ...(fetch ? { fetch } : {}),
-        }),
-    ));
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * The real upstream, over the `fetch` the adapter supplies: the gateway's own small client for
+ * OpenAI's wire format (the official SDK is an application's client, and on a relay it cost more
+ * CPU than the upstream itself; docs/benchmarks.md). Retries are left to the gateway's clients,
+ * who see 429 and 5xx as they happened; a kept-alive socket gone stale is the adapter fetch's to retry.
+ */
+export function createOpenAIUpstream(options: Options): ChatUpstream {
+  const { timeoutMs, fetch } = options;
+  const base = (options.baseURL || OPENAI_API_URL).replace(/\/+$/, '');
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${options.apiKey}`,
+    accept: 'application/json',
+    ...(options.organization ? { 'openai-organization': options.organization } : {}),
+    ...(options.project ? { 'openai-project': options.project } : {}),
+  };
+  const jsonHeaders = { ...headers, 'content-type': 'application/json' };
+
+  /**
+   * One exchange: `read` runs under the same time bound as the wait for headers. With `linger`,
+   * the caller's signal stays linked past the return, so aborting it cancels the body too.
+   */
+  async function exchange<T>(
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal,
+    read: (response: Response) => Promise<T> | T,
+    { linger = false } = {},
+  ): Promise<T> {
+    if (signal.aborted) throw clientClosedRequest(signal.reason);
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    const timer = setTimeout(() => controller.abort(TIMED_OUT), timeoutMs);
+    let answered = false;
+    try {
+      const response = await fetch(`${base}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: body === undefined ? headers : jsonHeaders,
+        body,
+        signal: controller.signal,
+      });
+      if (!response.ok) {
+        throw toGatewayError(new UpstreamResponseError(response.status, await response.text(), response.headers));
+      }
+      const result = await read(response);
+      answered = true;
+      return result;
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      if (signal.aborted) throw clientClosedRequest(error);
+      if (controller.signal.reason === TIMED_OUT) throw upstreamTimedOut(error);
+      throw upstreamUnavailable(error, 'connection failed');
+    } finally {
+      clearTimeout(timer);
+      if (!(linger && answered)) signal.removeEventListener('abort', forward);
+    }
+  }
+
+  const requestIdOf = (response: Response) => response.headers.get('x-request-id');
+
   return {
     mode: 'upstream',
-    complete: async (request, signal) =>
-      (await sdk()).chat.completions.create({ ...request, stream: false }, { signal }),
-    async stream(request, signal) {
-      // The raw response, not the SDK's parsed stream: the relay reads frames itself so it can pass
-      // OpenAI's bytes on as they are. The SDK still builds the request and maps error statuses.
-      const response = await (await sdk()).chat.completions
-        .create(
-          {
-            ...request,
-            stream: true,
-            // Usage is always asked for so every stream can be accounted, whatever the client asked.
-            stream_options: { ...(request.stream_options ?? {}), include_usage: true },
-          },
-          { signal },
-        )
-        .asResponse();
-      if (!response.body) throw upstreamUnavailable(undefined, 'the stream had no body');
-      return { body: response.body, requestId: response.headers.get('x-request-id') };
-    },
-    async models(signal) {
-      const page = await (await sdk()).models.list({ signal });
-      return page.data;
-    },
+    complete: (request, signal) =>
+      exchange(
+        '/chat/completions',
+        JSON.stringify({ ...request, stream: false }),
+        signal,
+        async (response): Promise<UpstreamCompletion> => {
+          const text = await response.text();
+          let completion: ChatCompletion;
+          try {
+            completion = JSON.parse(text) as ChatCompletion;
+          } catch (error) {
+            throw upstreamUnavailable(error, 'the answer was not JSON');
+          }
+          return { completion, body: text, requestId: requestIdOf(response) };
+        },
+      ),
+    stream: (request, signal) =>
+      exchange(
+        '/chat/completions',
+        JSON.stringify({
+          ...request,
+          stream: true,
+          // Usage is always asked for so every stream can be accounted, whatever the client asked.
+          stream_options: { ...(request.stream_options ?? {}), include_usage: true },
+        }),
+        signal,
+        (response) => {
+          if (!response.body) throw upstreamUnavailable(undefined, 'the stream had no body');
+          return { body: response.body, requestId: requestIdOf(response) };
+        },
+        { linger: true },
+      ),
+    models: (signal) =>
+      exchange('/models', undefined, signal, async (response) => {
+        const page = (await response.json()) as { data?: Model[] };
+        return page.data ?? [];
+      }),
   };
 }

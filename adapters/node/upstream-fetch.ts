@@ -6,6 +6,9 @@ import { Readable } from 'node:stream';
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 
+const isPlainHeaders = (headers: RequestInit['headers']): headers is Record<string, string> =>
+  !!headers && !(headers instanceof Headers) && !Array.isArray(headers);
+
 // Agents of our own ignore HTTP_PROXY, HTTPS_PROXY and NO_PROXY unless handed them: they follow
 // them when Node is told to (NODE_USE_ENV_PROXY=1 or --use-env-proxy), as its own fetch does.
 function envProxy(): http.ProxyEnv | undefined {
@@ -16,11 +19,11 @@ function envProxy(): http.ProxyEnv | undefined {
 }
 
 /**
- * A `fetch` for the openai SDK's upstream calls on Node (the server and Lambda), over `node:http`
+ * A `fetch` for the gateway's upstream calls on Node (the server and Lambda), over `node:http`
  * with keep-alive agents.
  * Node's built-in fetch (undici) validates every header and builds Request, Headers and timing
  * objects per call: measured as the largest cost the gateway adds to a request (docs/benchmarks.md).
- * Only what the SDK uses is supported: string bodies, an AbortSignal, any method.
+ * Only what the upstream client uses is supported: string bodies, an AbortSignal, any method.
  */
 export function upstreamFetch({ proxyEnv = envProxy() }: { proxyEnv?: http.ProxyEnv | undefined } = {}) {
   const options = { keepAlive: true, scheduling: 'lifo' as const, ...(proxyEnv ? { proxyEnv } : {}) };
@@ -30,15 +33,18 @@ export function upstreamFetch({ proxyEnv = envProxy() }: { proxyEnv?: http.Proxy
       const url = new URL(input instanceof Request ? input.url : input);
       const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
       const { signal } = init;
-      // The SDK tells a timeout from a user abort by its own signals, and both by this name.
+      // The upstream client tells a timeout from a client's abort by its own signal's reason.
       const aborted = () => new DOMException('This operation was aborted', 'AbortError');
       if (signal?.aborted) return reject(aborted());
 
       const headers: Record<string, string> = {};
-      // The SDK hands a Headers object: read it as it is rather than copy it through another one.
-      (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
-        headers[name] = value;
-      });
+      // The upstream client hands a plain object of lower-case names: copied as it is, not
+      // through a Headers object (which validates and normalises every entry again).
+      if (isPlainHeaders(init.headers)) Object.assign(headers, init.headers);
+      else
+        new Headers(init.headers).forEach((value, name) => {
+          headers[name] = value;
+        });
       const body = typeof init.body === 'string' ? init.body : undefined;
       if (init.body != null && body === undefined)
         return reject(new TypeError('upstreamFetch sends string bodies only'));

@@ -6,7 +6,6 @@ import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { playgroundEnabled } from '../src/routes/playground.ts';
 import { upstreamMode } from '../src/upstream/create-upstream.ts';
-import { preloadTokenizer } from '../src/usage/estimate-tokens.ts';
 import { nodeStores } from './node/node-stores.ts';
 import { upstreamFetch } from './node/upstream-fetch.ts';
 
@@ -54,9 +53,6 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
     clientAddress: (request) => addresses.get(request),
     upstreamFetch: upstream.fetch,
   });
-
-  // Production servers run long enough to pay these once, up front (tests and dev load them lazily).
-  if (config.NODE_ENV === 'production') await preloadTokenizer();
 
   const hostname = options.hostname ?? config.HOST;
   const server = serve({

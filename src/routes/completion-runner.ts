@@ -49,6 +49,7 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
         model: completion.model || request.model,
         usage: completion.usage ?? null,
         completionText: completion.choices[0]?.message.content ?? '',
+        contentDeltas: 0,
         upstreamRequestId: answer.requestId,
       });
       Object.assign(c.get('logFields'), fields);
@@ -83,7 +84,15 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
         startedAt: c.get('startedAt'),
         format,
         prelude,
-        onEnd: async ({ outcome, finishReason, usage, firstTokenMs, completionText, error }) => {
+        onEnd: async ({
+          outcome,
+          finishReason,
+          usage,
+          firstTokenMs,
+          completionText,
+          contentDeltas,
+          error,
+        }) => {
           metrics.activeStreams.dec();
           // A stream cut short (client gone, upstream failure, timeout) never got the usage chunk:
           // the ledger still accounts it, estimating from the prompt and the text actually relayed.
@@ -92,6 +101,7 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
             model: request.model,
             usage,
             completionText,
+            contentDeltas,
             upstreamRequestId: requestId,
           });
           accessLog.write(c, {

@@ -20,8 +20,9 @@ export type StreamSummary = {
   usage: Usage | null;
   /** Milliseconds from the request's start to the first content delta. */
   firstTokenMs: number | null;
-  /** The content relayed, for estimating usage when the upstream reported none. */
+  /** The content relayed, and the deltas it came in, for estimating usage when the upstream reported none. */
   completionText: string;
+  contentDeltas: number;
   error: GatewayError | null;
 };
 
@@ -75,6 +76,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     usage: null,
     firstTokenMs: null,
     completionText: '',
+    contentDeltas: 0,
     error: null,
   };
   let out = '';
@@ -101,6 +103,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
       if (content) {
         if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
         summary.completionText += content;
+        summary.contentDeltas++;
       }
       const text = format.chunk(chunk, data);
       if (text) out += text;

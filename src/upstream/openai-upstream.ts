@@ -69,7 +69,9 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
         signal: controller.signal,
       });
       if (!response.ok) {
-        throw toGatewayError(new UpstreamResponseError(response.status, await response.text(), response.headers));
+        throw toGatewayError(
+          new UpstreamResponseError(response.status, await response.text(), response.headers),
+        );
       }
       const result = await read(response);
       answered = true;

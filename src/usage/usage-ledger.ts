@@ -18,6 +18,8 @@ export type Completion = {
   usage: Usage | null;
   /** The content relayed or returned, for estimating usage the upstream did not report. */
   completionText: string;
+  /** The content deltas a stream relayed (0 for JSON). */
+  contentDeltas: number;
   upstreamRequestId: string | null;
 };
 
@@ -58,9 +60,11 @@ export function createUsageLedger({
     };
     let usage: Usage;
     try {
-      usage = completion.usage ?? (await estimateUsage(request, completionText));
+      usage =
+        completion.usage ??
+        estimateUsage(request, { text: completionText, deltas: completion.contentDeltas });
     } catch (error) {
-      // The tokenizer failing to load, say: the client still gets its answer, the line says why.
+      // A request the estimate cannot read, say: the client still gets its answer, the line says why.
       return { ...fields, usage_error: describeError(error).error };
     }
     Object.assign(fields, { usage, usage_estimated: !completion.usage });

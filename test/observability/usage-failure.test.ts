@@ -2,13 +2,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { readSse } from '../support/sse.ts';
 import { chat, startGateway } from '../support/start-gateway.ts';
 
-// The one accounting step with no store of its own to report it: counting tokens when the upstream
-// sent no usage. Made to fail here, as a tokenizer chunk that cannot load would.
+// The one accounting step with no store of its own to report it: estimating usage when the
+// upstream sent none. Made to fail here, as a bug in it would.
 vi.mock('../../src/usage/estimate-tokens.ts', () => ({
-  estimateUsage: async () => {
-    throw new Error('tokenizer unavailable');
+  estimateUsage: () => {
+    throw new Error('estimate unavailable');
   },
-  preloadTokenizer: async () => {},
 }));
 
 const gateway = await startGateway({ upstreamDefaults: { omitUsage: true } });
@@ -25,7 +24,7 @@ describe('when accounting a completion fails', () => {
     expect(lineOf('unaccounted-stream')).toMatchObject({
       level: 'error',
       outcome: 'ok',
-      usage_error: 'Error: tokenizer unavailable',
+      usage_error: 'Error: estimate unavailable',
     });
   });
 
@@ -38,7 +37,7 @@ describe('when accounting a completion fails', () => {
     expect(lineOf('unaccounted-json')).toMatchObject({
       level: 'error',
       status: 200,
-      usage_error: 'Error: tokenizer unavailable',
+      usage_error: 'Error: estimate unavailable',
     });
   });
 });

@@ -50,6 +50,13 @@ function appFor(env: WorkersEnv): App {
         'Limits are shared through the COUNTERS Durable Object binding (wrangler.toml) instead',
     );
   }
+  // Refused rather than ignored: whoever set it expects limits in that table, which a Worker never writes.
+  if (config.DYNAMODB_TABLE) {
+    throw new ConfigError(
+      'DYNAMODB_TABLE is set, but a Worker keeps its limits and usage in the COUNTERS Durable Object ' +
+        '(wrangler.toml), not in DynamoDB: unset it',
+    );
+  }
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   if (!env.COUNTERS) {
     log.warn('limit_store_not_shared', {

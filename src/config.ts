@@ -83,6 +83,14 @@ const ConfigFields = z.object({
   REDIS_PREFIX: orDefault(z.string().check(z.trim(), z.minLength(1)), 'gateway:'),
   REDIS_TIMEOUT_MS: milliseconds(500),
   REDIS_FAILURE_POLICY: orDefault(z.enum(['open', 'closed']), 'open'),
+  // DynamoDB as the shared store (Node and Lambda, docs/lambda.md); region and credentials are the
+  // standard AWS variables, which Lambda sets in every function's environment.
+  DYNAMODB_TABLE: optionalString,
+  DYNAMODB_ENDPOINT: z.preprocess(blankToUndefined, z.optional(z.url())),
+  AWS_REGION: optionalString,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
   ALLOWED_MODELS: commaList,
   MAX_TOKENS_CAP: countOrOff(0),
   MAX_TOKENS_RULE: orDefault(z.enum(['clamp', 'reject']), 'clamp'),
@@ -126,6 +134,17 @@ export const Config = ConfigFields.check(
         path: ['DEFAULT_MODEL'],
         message: `must be one of ALLOWED_MODELS (${config.ALLOWED_MODELS.join(', ')})`,
       });
+    }
+    if (config.REDIS_URL && config.DYNAMODB_TABLE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'REDIS_URL and DYNAMODB_TABLE are both set: choose one shared store and unset the other',
+      });
+    }
+    for (const name of ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const) {
+      if (config.DYNAMODB_TABLE && !config[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: 'must be set with DYNAMODB_TABLE' });
     }
     const hasKeys = config.GATEWAY_API_KEYS.length > 0 || config.GATEWAY_API_KEY_HASHES.length > 0;
     if (config.NODE_ENV === 'production' && !hasKeys && !config.PUBLIC_ACCESS) {

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
 import { type LoadResult, runLoad } from './load-client.ts';
-import { gatewayBindings, gatewayEndpoint, type Kind, reply } from './scenarios.ts';
+import { gatewayBindings, KINDS, type Kind, relayEndpoint, reply } from './scenarios.ts';
 import { formatSpread, spread } from './stats.ts';
 
 /**
@@ -84,19 +84,19 @@ try {
     const sides = new Map<string, Awaited<ReturnType<typeof start>>>();
     for (const name of names) sides.set(name, await start(dirs[name]!));
     for (const side of sides.values()) {
-      for (const kind of ['stream', 'json'] as const)
-        await runLoad(gatewayEndpoint(side.url, kind), { requests: 1_000, concurrency: 50 });
+      for (const kind of KINDS)
+        await runLoad(relayEndpoint(side.url, kind), { requests: 1_000, concurrency: 50 });
     }
     await upstream.call('takeRequests');
-    for (const kind of ['stream', 'json'] as const) {
+    for (const kind of KINDS) {
       for (const [name, side] of sides) {
         const entry = figuresOf(kind, name);
         const load = await measure(`${kind}, ${name}`, side.child, () =>
-          runLoad(gatewayEndpoint(side.url, kind), { requests, concurrency: 50 }),
+          runLoad(relayEndpoint(side.url, kind), { requests, concurrency: 50 }),
         );
         entry.cpuUs.push(load.cpuUs);
         entry.rps.push(load.result.rps);
-        const serial = await runLoad(gatewayEndpoint(side.url, kind), { requests: 300, concurrency: 1 });
+        const serial = await runLoad(relayEndpoint(side.url, kind), { requests: 300, concurrency: 1 });
         entry.serialP50.push(serial.p50);
       }
     }

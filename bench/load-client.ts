@@ -8,7 +8,8 @@ import { percentile } from './stats.ts';
  * parsing after the first event) so that it takes the same small share of the CPU for every target.
  */
 
-export type Endpoint = { url: URL; body: Buffer; sse: boolean };
+/** `headers` go with every request beside the content type and length (the gateway's client key). */
+export type Endpoint = { url: URL; body: Buffer; sse: boolean; headers?: Record<string, string> };
 
 export type Sample = {
   ok: boolean;
@@ -63,7 +64,11 @@ export function send(
     const req = request(endpoint.url, {
       method: 'POST',
       agent,
-      headers: { 'content-type': 'application/json', 'content-length': endpoint.body.length },
+      headers: {
+        ...endpoint.headers,
+        'content-type': 'application/json',
+        'content-length': endpoint.body.length,
+      },
     });
     const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
     const abortTimer =

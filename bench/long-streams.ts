@@ -3,7 +3,14 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child, ProcessUsage } from './child-rpc.ts';
 import { runLoad, type Sample, send } from './load-client.ts';
-import { type BenchContext, endpoint, reply, type TargetName } from './scenarios.ts';
+import {
+  type BenchContext,
+  endpoint,
+  type RelayName,
+  relayEndpoint,
+  reply,
+  type TargetName,
+} from './scenarios.ts';
 import { median } from './stats.ts';
 import type { SeenRequest } from './upstream-process.ts';
 
@@ -16,32 +23,34 @@ export type OpenStreams = {
   rssPerStreamKB: number;
   /** Live heap after a full GC with the streams open, per stream: what the streams hold on to. */
   heapPerStreamKB: number;
-  /** Gateway CPU per token relayed while all streams were open (each token read on its own). */
+  /** Relay CPU per token relayed while all streams were open (each token read on its own). */
   cpuPerTokenUs: number;
-  /** Tokens per second the gateway relayed in that window (the upstream offers 20 per stream). */
+  /** Tokens per second the relay passed on in that window (the upstream offers 20 per stream). */
   tokensPerSecond: number;
   /** Streams that failed before they were all open and measured. */
   failed: number;
 };
 
 /**
- * `count` paced streams (50 ms between tokens) held open at once through a fresh gateway; read
- * while all are open, then dropped by the client, which also shows the gateway shedding them.
+ * `count` paced streams (50 ms between tokens) held open at once through a fresh relay process (the
+ * gateway or the reference); read while all are open, then dropped by the client, which also shows
+ * the relay shedding them.
  */
-export async function measureOpenStreams(ctx: BenchContext, count: number): Promise<OpenStreams> {
-  const gateway = await ctx.startGateway(['--expose-gc']);
+export async function measureOpenStreams(
+  ctx: BenchContext,
+  relay: RelayName,
+  count: number,
+): Promise<OpenStreams> {
+  const server = await ctx.startRelay(relay, ['--expose-gc']);
   const agent = new Agent({ keepAlive: true, maxSockets: count });
   try {
-    const stream = {
-      ...endpoint(ctx, 'gateway', 'stream'),
-      url: new URL('/api/completions/stream', gateway.url),
-    };
+    const stream = relayEndpoint(server.url, 'stream');
     // Warm-up: every code path a stream takes, compiled and loaded before the idle reading.
     await ctx.upstream.call('setDefault', { fast: true, content: reply(50) });
     await runLoad(stream, { requests: 200, concurrency: 20 });
     await ctx.upstream.call('setDefault', { content: reply(5), chunkDelayMs: 50 });
     await runLoad(stream, { requests: 20, concurrency: 20 });
-    const idle = await settledUsage(gateway.child);
+    const idle = await settledUsage(server.child);
 
     // 1,000 tokens at 50 ms would take 50 s: every stream is still open when measured.
     await ctx.upstream.call('setDefault', { content: reply(1_000), chunkDelayMs: 50 });
@@ -60,20 +69,20 @@ export async function measureOpenStreams(ctx: BenchContext, count: number): Prom
     while (firstEvents < count && Date.now() < deadline) await sleep(20);
     await sleep(500);
     const failed = settled;
-    const first = await gateway.child.call<ProcessUsage>('usage');
+    const first = await server.child.call<ProcessUsage>('usage');
     const eventsBefore = counter.events;
     const startedAt = performance.now();
     const readings: number[] = [first.rss];
     for (let index = 0; index < 4; index++) {
       await sleep(250);
-      readings.push((await gateway.child.call<ProcessUsage>('usage')).rss);
+      readings.push((await server.child.call<ProcessUsage>('usage')).rss);
     }
-    const last = await gateway.child.call<ProcessUsage>('usage');
+    const last = await server.child.call<ProcessUsage>('usage');
     const tokens = counter.events - eventsBefore;
     const seconds = (performance.now() - startedAt) / 1000;
     const open = firstEvents - settled;
-    await gateway.child.call('gc');
-    const heap = await gateway.child.call<ProcessUsage>('usage');
+    await server.child.call('gc');
+    const heap = await server.child.call<ProcessUsage>('usage');
     agent.destroy();
     await Promise.all(all);
     const openRss = median(readings);
@@ -89,8 +98,8 @@ export async function measureOpenStreams(ctx: BenchContext, count: number): Prom
     };
   } finally {
     agent.destroy();
-    await gateway.child.call('shutdown').catch(() => undefined);
-    await gateway.child.exited;
+    await server.child.call('shutdown').catch(() => undefined);
+    await server.child.exited;
   }
 }
 

@@ -3,29 +3,35 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Child, startChild } from './child-rpc.ts';
+import { emptyResults, type Sizes } from './collected.ts';
 import { type CpuProfile, summarise } from './cpuprofile-summary.ts';
 import { runLoad } from './load-client.ts';
 import { measureAborts, measureOpenStreams } from './long-streams.ts';
 import { loadAverage, runInfo, writeDocs } from './report.ts';
-import { emptyResults, render, type Sizes } from './results.ts';
+import { render } from './results.ts';
 import {
   type BenchContext,
   endpoint,
   gatewayBindings,
-  gatewayEndpoint,
+  KINDS,
   measureLoad,
+  RELAYS,
+  type Relay,
+  type RelayName,
+  relayEndpoint,
   reply,
   type TargetName,
 } from './scenarios.ts';
 
 /**
- * `npm run bench [-- options]`: the gateway (Node adapter, own process) against the fake upstream
- * called directly (own process), side by side, everything on 127.0.0.1. See docs/benchmarks.md.
+ * `npm run bench [-- options]`: the gateway (Node adapter, own process), the reference relay (Hono +
+ * streamSSE + the official SDK, own process) and the fake upstream called directly (own process),
+ * side by side, everything on 127.0.0.1. See docs/benchmarks.md.
  */
 const USAGE = `Options:
   --quick               one small repetition, a smoke run; does not write docs/benchmarks.md
   --reps N              repetitions of every figure (default 5)
-  --only a,b            scenarios: stream,json,serial,memory,aborts,profile (default: all but profile)
+  --only a,b            scenarios: v1,stream,json,serial,memory,aborts,profile (default: all but profile)
   --profile             also profile a gateway under the streaming load (V8 CPU profile, the
                         format of node --cpu-prof, to bench/profiles/) and summarise it
   --gateway-env K=V     extra gateway binding, repeatable (e.g. LOG_LEVEL=silent)
@@ -63,9 +69,9 @@ const sizes: Sizes = {
 };
 const warmupRequests = quick ? 200 : 1_000;
 const profileRequests = quick ? 2_000 : 10_000;
-const KNOWN = ['stream', 'json', 'serial', 'memory', 'aborts', 'profile'];
+const KNOWN = ['v1', 'stream', 'json', 'serial', 'memory', 'aborts', 'profile'];
 const scenarios = new Set(
-  (values.only ?? 'stream,json,serial,memory,aborts').split(',').map((name) => name.trim()),
+  (values.only ?? 'v1,stream,json,serial,memory,aborts').split(',').map((name) => name.trim()),
 );
 if (values.profile) scenarios.add('profile');
 const unknown = [...scenarios].filter((name) => !KNOWN.includes(name));
@@ -84,29 +90,30 @@ const upstreamStart = await startChild<{ baseURL: string }>(
 );
 const upstream = upstreamStart.child;
 const bindings = gatewayBindings(upstreamStart.ready.baseURL, values['gateway-env']);
-const startGateway = async (execArgv: string[] = []) => {
-  const started = await startChild<{ url: string }>(new URL('./gateway-process.ts', import.meta.url), {
-    args: [JSON.stringify(bindings)],
-    execArgv,
-  });
+const startRelay = async (name: RelayName, execArgv: string[] = []): Promise<Relay> => {
+  const [script, args] =
+    name === 'gateway'
+      ? ['./gateway-process.ts', [JSON.stringify(bindings)]]
+      : ['./reference-process.ts', [upstreamStart.ready.baseURL]];
+  const started = await startChild<{ url: string }>(new URL(script, import.meta.url), { args, execArgv });
   return { child: started.child, url: started.ready.url };
 };
 const ctx: BenchContext = {
   upstream,
   directBaseURL: upstreamStart.ready.baseURL,
-  gateway: await startGateway(),
-  startGateway,
+  relays: { gateway: await startRelay('gateway'), reference: await startRelay('reference') },
+  startRelay,
 };
-const children: Child[] = [upstream, ctx.gateway.child];
+const children: Child[] = [upstream, ctx.relays.gateway.child, ctx.relays.reference.child];
 
 try {
   const results = emptyResults();
   const fast = () => upstream.call('setDefault', { fast: true, content: reply(50) });
-  const needsWarmup = ['stream', 'json', 'serial'].some((name) => scenarios.has(name));
+  const needsWarmup = ['v1', 'stream', 'json', 'serial'].some((name) => scenarios.has(name));
   if (needsWarmup) {
     await fast();
-    for (const target of ['gateway', 'direct'] as const) {
-      for (const kind of ['stream', 'json'] as const) {
+    for (const target of [...RELAYS, 'direct'] as const) {
+      for (const kind of KINDS) {
         const run = await runLoad(endpoint(ctx, target, kind), { requests: warmupRequests, concurrency: 50 });
         if (run.failed)
           throw new Error(`warm-up ${target} ${kind}: ${run.failed} failed (${run.firstError})`);
@@ -115,12 +122,14 @@ try {
     await upstream.call('takeRequests');
   }
 
-  const repeated = ['stream', 'json', 'serial', 'aborts', 'memory'].some((name) => scenarios.has(name));
+  const repeated = ['v1', 'stream', 'json', 'serial', 'aborts', 'memory'].some((name) => scenarios.has(name));
   for (let rep = 0; repeated && rep < sizes.reps; rep++) {
-    // Alternate which side goes first, so a burst of outside load does not always land on one.
-    const order: TargetName[] = rep % 2 === 0 ? ['gateway', 'direct'] : ['direct', 'gateway'];
+    // Alternate the order, so a burst of outside load does not always land on one side; the
+    // gateway and the reference always run next to each other.
+    const order: TargetName[] = ['gateway', 'reference', 'direct'];
+    if (rep % 2) order.reverse();
     const started = Date.now();
-    for (const kind of ['stream', 'json'] as const) {
+    for (const kind of KINDS) {
       if (!scenarios.has(kind)) continue;
       await fast();
       for (const target of order) {
@@ -143,7 +152,10 @@ try {
         results.aborts[target].push(await measureAborts(ctx, target, options));
       }
     }
-    if (scenarios.has('memory')) results.memory.push(await measureOpenStreams(ctx, sizes.openStreams));
+    if (scenarios.has('memory')) {
+      for (const relay of rep % 2 ? [...RELAYS].reverse() : RELAYS)
+        results.memory[relay].push(await measureOpenStreams(ctx, relay, sizes.openStreams));
+    }
     console.log(
       `repetition ${rep + 1}/${sizes.reps} done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
@@ -173,10 +185,10 @@ async function profile(kind: 'stream' | 'json') {
   const dir = new URL('./profiles/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const name = `gateway-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
-  const gateway = await startGateway();
+  const gateway = await startRelay('gateway');
   try {
     await upstream.call('setDefault', { fast: true, content: reply(50) });
-    const target = gatewayEndpoint(gateway.url, kind);
+    const target = relayEndpoint(gateway.url, kind);
     await runLoad(target, { requests: warmupRequests, concurrency: sizes.concurrency });
     await gateway.child.call('profileStart', { intervalUs: 200 });
     const run = await runLoad(target, { requests: profileRequests, concurrency: sizes.concurrency });

@@ -1,25 +1,44 @@
 import type { Child, ProcessUsage } from './child-rpc.ts';
 import { type Endpoint, type LoadResult, runLoad } from './load-client.ts';
 
-/** The two things measured side by side: the gateway, and the fake upstream called directly. */
-export type TargetName = 'gateway' | 'direct';
-export type Kind = 'stream' | 'json';
+/**
+ * The three things measured side by side: the gateway, the reference relay (bench/reference-relay.ts:
+ * Hono + streamSSE + the official SDK) and the fake upstream called directly.
+ */
+export type TargetName = 'gateway' | 'reference' | 'direct';
+/** The targets that are a process between the client and the upstream. */
+export type RelayName = Exclude<TargetName, 'direct'>;
+export const RELAYS = ['gateway', 'reference'] as const satisfies readonly RelayName[];
+/**
+ * `stream`: POST /api/completions/stream (the gateway's `{"content":...}` frames); `json`: POST
+ * /api/completions; `v1`: POST /v1/chat/completions with `stream: true` (OpenAI's chunks relayed).
+ */
+export type Kind = 'stream' | 'json' | 'v1';
+export const KINDS = ['stream', 'json', 'v1'] as const satisfies readonly Kind[];
+
+export type Relay = { child: Child; url: string };
 
 export type BenchContext = {
   upstream: Child;
   directBaseURL: string;
-  /** The long-lived gateway the throughput, latency and abort scenarios share. */
-  gateway: { child: Child; url: string };
-  /** A fresh gateway process (the memory scenario wants an unloaded heap each time). */
-  startGateway(execArgv?: string[]): Promise<{ child: Child; url: string }>;
+  /** The long-lived relays the throughput, latency and abort scenarios share. */
+  relays: Record<RelayName, Relay>;
+  /** A fresh relay process (the memory scenario wants an unloaded heap each time). */
+  startRelay(name: RelayName, execArgv?: string[]): Promise<Relay>;
 };
 
+/** The client key the bench's gateway holds and every request to it sends, so auth is measured too. */
+export const GATEWAY_KEY = 'sk-gateway-bench-0123456789abcdef';
+
 /**
- * The gateway's bindings in every bench: production mode against the fake upstream, with the
- * access log written (to a discarded stdout), plus `K=V` pairs from `--gateway-env`.
+ * The gateway's bindings in every bench: production mode against the fake upstream, one client key
+ * (authentication on), the rate limiter on, the access log written (to a discarded stdout), plus
+ * `K=V` pairs from `--gateway-env`.
  */
 export const gatewayBindings = (baseURL: string, extra: readonly string[] = []) => ({
   NODE_ENV: 'production',
+  GATEWAY_API_KEYS: `bench:${GATEWAY_KEY}`,
+  // Only matters when --gateway-env GATEWAY_API_KEYS= turns authentication off.
   PUBLIC_ACCESS: 'on',
   OPENAI_API_KEY: 'sk-bench',
   OPENAI_BASE_URL: baseURL,
@@ -39,17 +58,33 @@ const messages = (marker: string) => [
   { role: 'user', content: marker },
 ];
 
-/** The gateway's own endpoints on a gateway at `gatewayUrl`: `/api/completions/stream` or `/api/completions`. */
-export function gatewayEndpoint(gatewayUrl: string, kind: Kind, marker = 'Say hello'): Endpoint {
-  const sse = kind === 'stream';
-  const url = new URL(sse ? '/api/completions/stream' : '/api/completions', gatewayUrl);
-  return { url, sse, body: Buffer.from(JSON.stringify({ messages: messages(marker) })) };
+const PATHS: Record<Kind, string> = {
+  stream: '/api/completions/stream',
+  json: '/api/completions',
+  v1: '/v1/chat/completions',
+};
+
+/**
+ * A relay's endpoint for `kind` (the gateway's or the reference's: they serve the same ones). The
+ * client key goes to both: the reference ignores it, and the request bytes stay the same.
+ */
+export function relayEndpoint(relayUrl: string, kind: Kind, marker = 'Say hello'): Endpoint {
+  const body =
+    kind === 'v1'
+      ? { model: 'gpt-4o-mini', messages: messages(marker), stream: true }
+      : { messages: messages(marker) };
+  return {
+    url: new URL(PATHS[kind], relayUrl),
+    sse: kind !== 'json',
+    body: Buffer.from(JSON.stringify(body)),
+    headers: { authorization: `Bearer ${GATEWAY_KEY}` },
+  };
 }
 
-/** The same request either way: the direct one as the gateway itself sends it upstream. */
+/** The same request every way: the direct one as the gateway itself sends it upstream. */
 export function endpoint(ctx: BenchContext, target: TargetName, kind: Kind, marker = 'Say hello'): Endpoint {
-  const sse = kind === 'stream';
-  if (target === 'gateway') return gatewayEndpoint(ctx.gateway.url, kind, marker);
+  if (target !== 'direct') return relayEndpoint(ctx.relays[target].url, kind, marker);
+  const sse = kind !== 'json';
   const body = {
     model: 'gpt-4o-mini',
     messages: messages(marker),
@@ -63,8 +98,8 @@ export function endpoint(ctx: BenchContext, target: TargetName, kind: Kind, mark
 }
 
 export type Measured = LoadResult & {
-  /** CPU time per completed request, microseconds, in each process. */
-  cpuPerRequestUs: { gateway: number; upstream: number; client: number };
+  /** CPU time per completed request, microseconds, in each process (relay: 0 when direct). */
+  cpuPerRequestUs: { relay: number; upstream: number; client: number };
 };
 
 /** One load run against one target, with the CPU each process spent on it. */
@@ -74,28 +109,29 @@ export async function measureLoad(
   kind: Kind,
   load: { requests: number; concurrency: number },
 ): Promise<Measured> {
-  const before = await usages(ctx);
+  const relay = target === 'direct' ? undefined : ctx.relays[target].child;
+  const before = await usages(ctx.upstream, relay);
   const clientBefore = process.cpuUsage();
   const result = await runLoad(endpoint(ctx, target, kind), load);
   const clientCpu = process.cpuUsage(clientBefore);
-  const after = await usages(ctx);
+  const after = await usages(ctx.upstream, relay);
   await ctx.upstream.call('takeRequests');
   const per = (ms: number) => (ms * 1000) / Math.max(result.ok, 1);
   return {
     ...result,
     samples: [],
     cpuPerRequestUs: {
-      gateway: target === 'gateway' ? per(after.gateway.cpuMs - before.gateway.cpuMs) : 0,
+      relay: after.relay && before.relay ? per(after.relay.cpuMs - before.relay.cpuMs) : 0,
       upstream: per(after.upstream.cpuMs - before.upstream.cpuMs),
       client: per((clientCpu.user + clientCpu.system) / 1000),
     },
   };
 }
 
-async function usages(ctx: BenchContext) {
-  const [gateway, upstream] = await Promise.all([
-    ctx.gateway.child.call<ProcessUsage>('usage'),
-    ctx.upstream.call<ProcessUsage>('usage'),
+async function usages(upstream: Child, relay: Child | undefined) {
+  const [upstreamUsage, relayUsage] = await Promise.all([
+    upstream.call<ProcessUsage>('usage'),
+    relay?.call<ProcessUsage>('usage'),
   ]);
-  return { gateway, upstream };
+  return { upstream: upstreamUsage, relay: relayUsage };
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type Child, type ProcessUsage, startChild } from './child-rpc.ts';
 import { runLoad, send } from './load-client.ts';
-import { gatewayBindings, gatewayEndpoint, reply } from './scenarios.ts';
+import { gatewayBindings, relayEndpoint, reply } from './scenarios.ts';
 
 /**
  * `npm run bench:soak [-- --rounds 6]`: a leak check. Each round sends the gateway (Node adapter,
@@ -24,8 +24,8 @@ try {
     execArgv: ['--expose-gc'],
   });
   children.push(gateway.child);
-  const stream = gatewayEndpoint(gateway.ready.url, 'stream');
-  const json = gatewayEndpoint(gateway.ready.url, 'json');
+  const stream = relayEndpoint(gateway.ready.url, 'stream');
+  const json = relayEndpoint(gateway.ready.url, 'json');
   const v1 = { ...json, url: new URL('/v1/chat/completions', gateway.ready.url) };
 
   const heaps: number[] = [];

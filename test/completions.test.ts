@@ -1,9 +1,10 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY } from './support/fake-upstream.ts';
-import { chat, startGateway } from './support/start-gateway.ts';
+import { chat, startGateway, waitFor } from './support/start-gateway.ts';
 
-const gateway = await startGateway({ bindings: { REQUEST_TIMEOUT: '300', MAX_BODY_BYTES: '4096' } });
+// REQUEST_TIMEOUT keeps its 30 s default here: only the timeout case gets a short one, on its own instance.
+const gateway = await startGateway({ bindings: { MAX_BODY_BYTES: '4096' } });
 
 const errorOf = async (response: Response) => (await response.json()) as { error: Record<string, unknown> };
 
@@ -190,13 +191,31 @@ describe('upstream failures', () => {
   });
 
   it('maps an upstream that does not answer within REQUEST_TIMEOUT to a 504', async () => {
-    gateway.upstream.enqueue({ hang: 'before-headers' });
-    const response = await gateway.post('/api/completions', chat());
+    const timeouts = await startGateway({
+      bindings: { REQUEST_TIMEOUT: '500' },
+      upstreamDefaults: { hang: 'before-headers' },
+    });
+    const response = await timeouts.post('/api/completions', chat());
     expect(response.status).toBe(504);
-    expect((await errorOf(response)).error).toMatchObject({
+    expect((await errorOf(response)).error).toEqual({
+      message: expect.stringContaining('upstream model'),
       type: 'timeout_error',
+      param: null,
       code: 'upstream_timeout',
     });
+    await waitFor(() => timeouts.upstream.requests[0]?.aborted);
+  });
+
+  it('maps a connection the upstream resets before answering to a 502', async () => {
+    // Every attempt resets: the Node adapter retries once a reset on a reused keep-alive socket.
+    const resetting = await startGateway({ upstreamDefaults: { reset: 'before-headers' } });
+    const response = await resetting.post('/api/completions', chat());
+    expect(response.status).toBe(502);
+    expect((await errorOf(response)).error).toMatchObject({
+      type: 'upstream_error',
+      code: 'upstream_unavailable',
+    });
+    expect(resetting.upstream.requests.length).toBeGreaterThan(0);
   });
 
   it('maps a refused connection to a 502', async () => {

@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream } from './support/fake-upstream.ts';
 import { startForwardProxy } from './support/forward-proxy.ts';
-import { readSse } from './support/sse.ts';
-import { chat, startGateway } from './support/start-gateway.ts';
+import { readSse, type SseEvent, sseEvents } from './support/sse.ts';
+import { chat, startGateway, waitFor } from './support/start-gateway.ts';
 
 const upstream = await startFakeUpstream();
 const children: ChildProcess[] = [];
@@ -64,31 +64,50 @@ describe('adapters/node.ts', () => {
     expect(output().stderr).toContain('REQUEST_TIMEOUT');
   });
 
-  it('lets an open stream finish on SIGTERM, then exits 0', async () => {
-    upstream.enqueue({ chunkDelayMs: 60 });
-    const { child, url, exited } = await startProcess({ SHUTDOWN_TIMEOUT_MS: '5000' });
-    const response = await post(url!, chat());
-    const events = readSse(response);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(fetch(`${url}/api/health`)).rejects.toThrow();
-    expect((await events).at(-1)?.data).toBe('[DONE]');
-    expect(await exited).toBe(0);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s stops accepting connections, lets an open stream finish, then exits 0',
+    async (signal) => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      upstream.enqueue({ afterChunks: 2, holdUntil: held });
+      const { child, url, exited, output } = await startProcess({ SHUTDOWN_TIMEOUT_MS: '15000' });
+      const frames = sseEvents(await post(url!, chat()));
+      // The stream is open: its first frame is here, and the upstream holds the rest.
+      expect((await frames.next()).value?.data).toBe(JSON.stringify({ content: 'Hello ' }));
+      child.kill(signal);
+      await waitFor(() => output().stdout.includes(`"event":"shutdown","signal":"${signal}"`));
+      // Polled, not slept on: the listening socket closes as the shutdown begins.
+      await waitFor(() =>
+        fetch(`${url}/api/health`).then(
+          () => false,
+          () => true,
+        ),
+      );
+      expect(child.exitCode).toBeNull();
+      release();
+      const rest: SseEvent[] = [];
+      for await (const event of frames) rest.push(event);
+      expect(rest.at(-1)?.data).toBe('[DONE]');
+      expect(await exited).toBe(0);
+    },
+  );
 
   it('ends streams that outlast SHUTDOWN_TIMEOUT_MS with an error event, and aborts their upstream', async () => {
-    upstream.enqueue({ chunkDelayMs: 200 });
+    // The upstream holds the stream open for good: only the shutdown can end it.
+    upstream.enqueue({ hang: 'mid-stream', afterChunks: 2 });
     const { child, url, exited } = await startProcess({ SHUTDOWN_TIMEOUT_MS: '300' });
-    const response = await post(url!, chat());
-    const events = readSse(response);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const frames = sseEvents(await post(url!, chat()));
+    await frames.next();
+    const upstreamRequest = upstream.requests.at(-1);
     child.kill('SIGTERM');
-    const last = (await events).at(-1);
+    const rest: SseEvent[] = [];
+    for await (const event of frames) rest.push(event);
+    const last = rest.at(-1);
     expect(last?.event).toBe('error');
     expect(JSON.parse(last?.data ?? '').error.code).toBe('server_shutting_down');
     expect(await exited).toBe(0);
-    const upstreamRequest = upstream.requests.at(-1);
     await upstreamRequest?.done;
     expect(upstreamRequest?.aborted).toBe(true);
   });

@@ -1,37 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY } from './support/fake-upstream.ts';
-import { contentOf, readSse } from './support/sse.ts';
-import { chat, startGateway } from './support/start-gateway.ts';
+import { DEFAULT_WORDS } from './support/fake-upstream.ts';
+import type { Harness } from './support/harness.ts';
+import { expectedGatewayStream, readSse } from './support/sse.ts';
+import { chat, startGateway, waitFor } from './support/start-gateway.ts';
+import { startWorker } from './workers/support/start-worker.ts';
 
-const gateway = await startGateway({
-  bindings: { STREAM_TOKEN_SECRET: 'x'.repeat(32), STREAM_TOKEN_TTL_SECONDS: '1' },
-});
+const SECRET = 'x'.repeat(32);
+const gateway = await startGateway({ bindings: { STREAM_TOKEN_SECRET: SECRET } });
 
-const createLink = async (body: unknown = chat()) => {
-  const response = await gateway.post('/api/streams', body);
+type Link = { id: string; url: string; expires_at: number };
+const createLink = async (on: Pick<Harness, 'post'> = gateway, body: unknown = chat()) => {
+  const response = await on.post('/api/streams', body);
   expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; url: string; expires_at: number };
+  return (await response.json()) as Link;
 };
 
+/** The whole body of an opened link: the prelude (retry and id, no data), then the POST stream's frames. */
+const expectedLinkBody = (link: Link) =>
+  `retry: 3000\nid: ${link.id}\n\n${expectedGatewayStream(DEFAULT_WORDS)}`;
+
 describe('EventSource links: POST /api/streams then GET', () => {
-  it('returns a short-lived link and streams the same frames as the POST stream', async () => {
-    const link = await createLink(chat('hello', { model: 'gpt-4.1-mini' }));
+  it('returns a link that lives STREAM_TOKEN_TTL_SECONDS and streams the POST stream’s frames', async () => {
+    const before = Date.now();
+    const link = await createLink(gateway, chat('hello', { model: 'gpt-4.1-mini' }));
+    const after = Date.now();
     expect(link.url).toMatch(/^\/api\/streams\/[\w-]+\.[\w-]+$/);
-    // At least STREAM_TOKEN_TTL_SECONDS (1 here), at most a second more: `exp` is in whole seconds.
-    const lifetime = link.expires_at - Date.now() / 1000;
-    expect(lifetime).toBeGreaterThan(0.9);
-    expect(lifetime).toBeLessThanOrEqual(2);
+    // The default 60 s, counted from when the link was made and rounded up to a whole second.
+    expect(link.expires_at).toBeGreaterThanOrEqual(Math.ceil(before / 1000) + 60);
+    expect(link.expires_at).toBeLessThanOrEqual(Math.ceil(after / 1000) + 60);
     expect(gateway.upstream.requests).toHaveLength(0);
 
     const response = await fetch(`${gateway.url}${link.url}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const events = await readSse(response);
-    // The prelude carries no data (so no event fires); it sets the retry delay and the stream id.
-    expect(events[0]).toMatchObject({ event: 'message', data: '', id: link.id });
-    expect(contentOf(events.slice(1))).toBe(DEFAULT_REPLY);
-    expect(events.find((event) => event.event === 'usage')).toBeDefined();
-    expect(events.at(-1)?.data).toBe('[DONE]');
+    // Every frame, the usage event's figures included, exactly.
+    expect(await response.text()).toBe(expectedLinkBody(link));
     expect(gateway.upstream.requests.at(-1)?.body).toMatchObject({ model: 'gpt-4.1-mini', stream: true });
   });
 
@@ -43,7 +46,7 @@ describe('EventSource links: POST /api/streams then GET', () => {
     expect(gateway.upstream.requests.length).toBe(before);
   });
 
-  it('refuses a tampered or expired link with a 401', async () => {
+  it('refuses a tampered link with a 401', async () => {
     const link = await createLink();
     const [payload, signature] = link.url.slice('/api/streams/'.length).split('.');
     const forged = `${payload?.slice(0, -2)}AA.${signature}`;
@@ -51,10 +54,17 @@ describe('EventSource links: POST /api/streams then GET', () => {
     expect(tampered.status).toBe(401);
     expect((await tampered.json()).error.code).toBe('invalid_stream_link');
     expect((await fetch(`${gateway.url}/api/streams/garbage`)).status).toBe(401);
+  });
 
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
-    const expired = await fetch(`${gateway.url}${link.url}`);
+  it('refuses a link once its expires_at has passed', async () => {
+    const shortLived = await startGateway({ bindings: { STREAM_TOKEN_TTL_SECONDS: '1' } });
+    const link = await createLink(shortLived);
+    // Waits on the clock the link names, not a guessed sleep.
+    await waitFor(() => Date.now() / 1000 > link.expires_at, 5_000);
+    const expired = await fetch(`${shortLived.url}${link.url}`);
     expect(expired.status).toBe(401);
+    expect((await expired.json()).error.code).toBe('invalid_stream_link');
+    expect(shortLived.upstream.requests).toHaveLength(0);
   });
 
   it('validates the request when the link is made, and refuses requests too large for a URL', async () => {
@@ -73,5 +83,38 @@ describe('EventSource links: POST /api/streams then GET', () => {
     const link = await (await strict.post('/api/streams', chat('x', { max_tokens: 500 }))).json();
     await readSse(await fetch(`${strict.url}${link.url}`));
     expect(strict.upstream.requests.at(-1)?.body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 64 });
+  });
+});
+
+describe('a link is served by any instance that shares STREAM_TOKEN_SECRET', () => {
+  it('opens on a second Node instance with the same secret, and is refused by one with another', async () => {
+    const same = await startGateway({ bindings: { STREAM_TOKEN_SECRET: SECRET } });
+    const other = await startGateway({ bindings: { STREAM_TOKEN_SECRET: 'y'.repeat(32) } });
+    const link = await createLink(gateway);
+    const opened = await fetch(`${same.url}${link.url}`);
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toBe(expectedLinkBody(link));
+    // The instance that opened it made the upstream call; the one that signed it did not.
+    expect(same.upstream.requests).toHaveLength(1);
+
+    const refused = await fetch(`${other.url}${link.url}`);
+    expect(refused.status).toBe(401);
+    expect(other.upstream.requests).toHaveLength(0);
+  });
+
+  it('works in workerd too: made and opened there, and made on Node, opened in workerd, and back', async () => {
+    const worker = await startWorker({ vars: { STREAM_TOKEN_SECRET: SECRET } });
+    const own = await createLink(worker);
+    const opened = await worker.get(own.url);
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await opened.text()).toBe(expectedLinkBody(own));
+    expect((await worker.get(own.url, { headers: { 'last-event-id': own.id } })).status).toBe(204);
+
+    const fromNode = await createLink(gateway);
+    expect(await (await worker.get(fromNode.url)).text()).toBe(expectedLinkBody(fromNode));
+    const fromWorker = await createLink(worker);
+    expect(await (await fetch(`${gateway.url}${fromWorker.url}`)).text()).toBe(expectedLinkBody(fromWorker));
+    expect(worker.upstream.requests.map((request) => request.body?.stream)).toEqual([true, true]);
   });
 });

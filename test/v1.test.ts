@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY } from './support/fake-upstream.ts';
 import { startGateway, waitFor } from './support/start-gateway.ts';
 
-const gateway = await startGateway({ bindings: { REQUEST_TIMEOUT: '2000' } });
+const gateway = await startGateway();
 const words = DEFAULT_REPLY.match(/\S+\s*/g) ?? [];
 const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hello' }];
 const client = new OpenAI({ apiKey: 'gateway-client-key', baseURL: `${gateway.url}/v1`, maxRetries: 0 });
@@ -83,16 +83,21 @@ describe('the official openai SDK against /v1', () => {
   });
 
   it('aborts the upstream when the caller breaks out of the iteration', async () => {
-    gateway.upstream.enqueue({ chunkDelayMs: 40 });
-    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
+    // Three words, then the upstream holds the stream open: only the caller leaving can end it
+    // before REQUEST_TIMEOUT (30 s), and the log line says which did.
+    gateway.upstream.enqueue({ hang: 'mid-stream', afterChunks: 3 });
+    const { data: stream, request_id } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages, stream: true })
+      .withResponse();
     let seen = 0;
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta.content) seen++;
       if (seen === 2) break;
     }
     const upstreamRequest = gateway.upstream.requests.at(-1);
-    await waitFor(() => upstreamRequest?.aborted === true, 2_000);
-    expect(upstreamRequest?.chunksSent).toBeLessThan(words.length);
+    await waitFor(() => upstreamRequest?.aborted);
+    const line = await waitFor(() => gateway.logs.find((entry) => entry.request_id === request_id));
+    expect(line).toMatchObject({ path: '/v1/chat/completions', outcome: 'client_aborted' });
   });
 
   it('returns the raw response with withResponse, with the gateway request id', async () => {

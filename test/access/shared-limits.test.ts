@@ -7,7 +7,16 @@ const redis = await startRedisServer();
 
 describe('two instances sharing one Redis', () => {
   it('enforce one global limit exactly under concurrent requests', async () => {
-    const bindings = { ...KEY_BINDINGS, REDIS_URL: redis.url, REDIS_PREFIX: 'global:', RATE_LIMIT_MAX: '10' };
+    // A generous REDIS_TIMEOUT_MS: the burst's first commands queue while each instance connects
+    // and loads its scripts, which a busy machine can stretch past the 500 ms default (the
+    // requests would then be served by the failure policy, unlimited). Stalls are redis-outage's.
+    const bindings = {
+      ...KEY_BINDINGS,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: 'global:',
+      RATE_LIMIT_MAX: '10',
+      REDIS_TIMEOUT_MS: '15000',
+    };
     const [first, second] = await Promise.all([startGateway({ bindings }), startGateway({ bindings })]);
     const statuses = await Promise.all(
       Array.from({ length: 40 }, (_, index) =>
@@ -23,6 +32,9 @@ describe('two instances sharing one Redis', () => {
     const other = await first.post('/api/completions', chat(), { headers: bearer(BOB) });
     expect(other.status).toBe(200);
     expect(other.headers.get('ratelimit-remaining')).toBe('9');
+    for (const gateway of [first, second]) {
+      expect(gateway.logs.filter((line) => line.event === 'redis_unavailable')).toEqual([]);
+    }
   });
 
   it('log which store they use', async () => {

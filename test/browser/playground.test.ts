@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY } from '../support/fake-upstream.ts';
+import { DEFAULT_REPLY, DEFAULT_WORDS } from '../support/fake-upstream.ts';
 import { startGateway, waitFor } from '../support/start-gateway.ts';
 
 // Debian's chromium, driven by playwright-core; the flags are what running as root offline needs.
@@ -39,20 +39,24 @@ describe('the playground in Chromium', () => {
   it.each(['fetch', 'eventsource'])(
     'streams a reply that grows, then shows usage (%s client)',
     async (transport) => {
+      // The upstream sends three words, then holds the rest until the page has shown them.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      gateway.upstream.enqueue({ afterChunks: 3, holdUntil: held, chunkDelayMs: 40 });
       await page.selectOption('#transport', transport);
       await page.fill('#prompt', 'Tell me about robots');
       await page.click('#send');
-      const seen: string[] = [];
-      for (let i = 0; i < 40 && (await state()) === 'streaming'; i++) {
-        seen.push(await output());
-        await page.waitForTimeout(40);
-      }
+      const firstWords = DEFAULT_WORDS.slice(0, 3).join('');
+      await page.waitForFunction(
+        (text) => document.getElementById('output')?.textContent === text,
+        firstWords,
+      );
+      expect(await state()).toBe('streaming');
+      release();
       await page.waitForFunction(() => document.body.dataset.state === 'done');
       expect(await output()).toBe(DEFAULT_REPLY);
-      // Read while streaming: several distinct, growing prefixes of the final text.
-      const distinct = [...new Set(seen)].filter(Boolean);
-      expect(distinct.length).toBeGreaterThanOrEqual(3);
-      for (const text of distinct) expect(DEFAULT_REPLY.startsWith(text)).toBe(true);
       expect(await page.locator('#usage').textContent()).toMatch(
         /12 prompt \+ 11 completion = 23 tokens \(stop\)/,
       );
@@ -67,13 +71,15 @@ describe('the playground in Chromium', () => {
   it.each(['fetch', 'eventsource'])(
     'Stop aborts the upstream request mid-stream (%s client)',
     async (transport) => {
-      gateway.upstream.enqueue({ chunkDelayMs: 150 });
+      // Two words, then the upstream holds the stream open: only Stop can end it before
+      // REQUEST_TIMEOUT (30 s).
+      gateway.upstream.enqueue({ hang: 'mid-stream', afterChunks: 2 });
       await page.selectOption('#transport', transport);
       await page.click('#send');
       await page.waitForFunction(() => (document.getElementById('output')?.textContent ?? '').length > 0);
       const upstreamRequest = gateway.upstream.requests.at(-1);
       await page.click('#stop');
-      await waitFor(() => upstreamRequest?.aborted === true, 3_000);
+      await waitFor(() => upstreamRequest?.aborted);
       expect(await state()).toBe('stopped');
       expect((await output()).length).toBeLessThan(DEFAULT_REPLY.length);
     },

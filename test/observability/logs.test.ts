@@ -69,16 +69,21 @@ describe('request logs', () => {
   });
 
   it('name the outcome of refused, failed and timed-out requests', async () => {
-    const gateway = await startGateway({ bindings: { ...bindings, REQUEST_TIMEOUT: '300' } });
-    const send = (id: string, body: unknown, headers: Record<string, string> = bearer(ALICE)) =>
-      gateway.post('/api/completions', body, { headers: { ...headers, 'x-request-id': id } });
+    const gateway = await startGateway({ bindings });
+    // Its own instance: only the request meant to time out meets a short REQUEST_TIMEOUT.
+    const timeouts = await startGateway({
+      bindings: { ...bindings, REQUEST_TIMEOUT: '500' },
+      upstreamDefaults: { hang: 'before-headers' },
+    });
+    const send = (id: string, body: unknown, headers: Record<string, string> = bearer(ALICE), to = gateway) =>
+      to.post('/api/completions', body, { headers: { ...headers, 'x-request-id': id } });
     await send('no-key', chat(), {});
     await send('invalid', { messages: [] });
     gateway.upstream.enqueue({ status: 500 });
     await send('upstream-500', chat());
-    gateway.upstream.enqueue({ hang: 'before-headers' });
-    await send('timeout', chat());
-    const outcome = (id: string) => gateway.logs.find((line) => line.request_id === id);
+    await send('timeout', chat(), bearer(ALICE), timeouts);
+    const outcome = (id: string) =>
+      [...gateway.logs, ...timeouts.logs].find((line) => line.request_id === id);
     expect(outcome('no-key')).toMatchObject({
       status: 401,
       outcome: 'rejected',

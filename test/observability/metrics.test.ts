@@ -24,8 +24,12 @@ it('counts a known sequence of requests, read back by the reference Prometheus p
   expect((await gateway.post('/api/completions', chat(), { headers: key })).status).toBe(429);
   await gateway.post('/api/completions', chat(), { headers: bearer('sk-not-a-key-000000000000') });
 
-  // A stream held open shows in the active-streams gauge.
-  gateway.upstream.enqueue({ chunkDelayMs: 100 });
+  // A stream held open (the upstream waits for the scrape) shows in the active-streams gauge.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  gateway.upstream.enqueue({ afterChunks: 1, holdUntil: held });
   const open = await gateway.post('/api/completions/stream', chat(), {
     headers: bearer(KEY_BINDINGS.GATEWAY_API_KEYS.split(', ')[1]!),
   });
@@ -33,6 +37,7 @@ it('counts a known sequence of requests, read back by the reference Prometheus p
   await frames.next();
   let families = await scrape();
   expect(sampleValue(families, 'gateway_active_streams')).toBe(1);
+  release();
   for await (const _ of frames);
   await waitFor(() => gateway.logs.filter((line) => line.path === '/api/completions/stream').length === 2);
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ALICE, BOB, bearer, KEY_BINDINGS } from '../access/fixtures.ts';
 import { estimateTokens } from '../../src/usage/estimate-tokens.ts';
+import { ALICE, BOB, bearer, KEY_BINDINGS } from '../access/fixtures.ts';
+import { leaveMidStream } from '../support/leave-mid-stream.ts';
 import { startRedisServer } from '../support/redis-server.ts';
-import { contentOf, readSse, sseEvents } from '../support/sse.ts';
+import { contentOf, readSse } from '../support/sse.ts';
 import { chat, startGateway, waitFor } from '../support/start-gateway.ts';
 
 const redis = await startRedisServer();
@@ -47,24 +48,17 @@ describe('usage tracking', () => {
 
   it('accounts a stream the client left as estimated: the prompt and the completion actually relayed', async () => {
     const gateway = await startGateway({ bindings });
-    gateway.upstream.enqueue({ chunkDelayMs: 60 });
-    const client = new AbortController();
-    const response = await gateway.post('/api/completions/stream', chat('Count me in, please'), {
-      headers: { ...bearer(ALICE), 'x-request-id': 'aborted-1' },
-      signal: client.signal,
+    const { logLine: line, replyChunks } = await leaveMidStream(gateway, {
+      body: chat('Count me in, please'),
+      chunks: 3,
+      headers: bearer(ALICE),
     });
-    const frames = sseEvents(response);
-    for (let i = 0; i < 3; i++) await frames.next();
-    client.abort();
-    await waitFor(() => gateway.logs.some((line) => line.request_id === 'aborted-1'));
-
-    const line = gateway.logs.find((entry) => entry.request_id === 'aborted-1');
     expect(line).toMatchObject({ outcome: 'client_aborted', usage_estimated: true, key_id: 'alice' });
     const usage = line?.usage as { prompt_tokens: number; completion_tokens: number };
     // One token per content delta relayed by the time the abort landed: at least the 3 the client
     // read, fewer than the whole reply.
     expect(usage.completion_tokens).toBeGreaterThanOrEqual(3);
-    expect(usage.completion_tokens).toBeLessThan(11);
+    expect(usage.completion_tokens).toBeLessThan(replyChunks);
     // 3 to prime the reply, 3 per message and its text's estimate (test/usage/estimate-tokens.test.ts).
     const prompt =
       3 + (3 + estimateTokens('You are a helpful assistant.')) + (3 + estimateTokens('Count me in, please'));
@@ -83,7 +77,7 @@ describe('usage tracking', () => {
       }),
     );
     expect(events.at(-1)?.event).toBe('error');
-    const line = gateway.logs.find((entry) => entry.request_id === 'broken-1');
+    const line = await waitFor(() => gateway.logs.find((entry) => entry.request_id === 'broken-1'));
     expect(line).toMatchObject({ outcome: 'upstream_error', usage_estimated: true, key_id: 'bob' });
     // The fake's words are one delta each: one token per delta relayed.
     const relayed = events.filter((event) => event.event === 'message');

@@ -23,10 +23,18 @@ export type Scenario = {
   chunkDelayMs?: number;
   /** Never answer (`before-headers`), or stop after `afterChunks` content chunks without ending. */
   hang?: 'before-headers' | 'mid-stream';
-  /** With `hang: 'mid-stream'`, `reset`, `malformed` or `errorEvent`: content chunks sent first. */
+  /**
+   * With `hang: 'mid-stream'`, `reset`, `malformed`, `errorEvent` or `holdUntil`: content chunks
+   * sent first.
+   */
   afterChunks?: number;
-  /** Destroy the socket mid-stream (a connection reset). */
-  reset?: boolean;
+  /**
+   * After `afterChunks` content chunks, wait for this promise before sending the rest: a test
+   * then knows, without timing, that what it received so far was sent while the stream was open.
+   */
+  holdUntil?: Promise<unknown>;
+  /** Destroy the socket mid-stream (a connection reset), or before any response byte. */
+  reset?: boolean | 'before-headers';
   /** Send a chunk that is not JSON mid-stream. */
   malformed?: boolean;
   /** Send an OpenAI-style `{"error":...}` data frame mid-stream, as OpenAI does on server errors. */
@@ -78,6 +86,15 @@ export type FakeUpstream = {
 };
 
 export const DEFAULT_REPLY = 'Hello from the fake upstream. It streams one word per chunk.';
+/** How the fake splits a reply: one chunk per word, with the space that follows it. */
+export const wordsOf = (text: string) => text.match(/\S+\s*/g) ?? [];
+/** The chunks of DEFAULT_REPLY, and the usage the fake reports for it (12 prompt tokens by default). */
+export const DEFAULT_WORDS = wordsOf(DEFAULT_REPLY);
+export const DEFAULT_USAGE = {
+  prompt_tokens: 12,
+  completion_tokens: DEFAULT_WORDS.length,
+  total_tokens: 12 + DEFAULT_WORDS.length,
+};
 
 export async function startFakeUpstream(
   defaults: Scenario = {},
@@ -151,6 +168,7 @@ async function handle(
     return sendError(res, 404, `Unknown path ${record.path}`, 'invalid_request_error', 'unknown_url');
   }
   if (scenario.hang === 'before-headers') return;
+  if (scenario.reset === 'before-headers') return void req.socket.destroy();
   if (scenario.firstByteDelayMs) await sleep(scenario.firstByteDelayMs);
   if (res.destroyed) return;
   if (!record.body || !Array.isArray(record.body.messages)) {
@@ -174,7 +192,7 @@ async function handle(
 
   const body = record.body;
   const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
-  const words = (scenario.content ?? DEFAULT_REPLY).match(/\S+\s*/g) ?? [];
+  const words = wordsOf(scenario.content ?? DEFAULT_REPLY);
   const limit = typeof body.max_tokens === 'number' ? body.max_tokens : words.length;
   const tokens = words.slice(0, limit);
   const finishReason = tokens.length < words.length ? 'length' : 'stop';
@@ -220,6 +238,7 @@ async function handle(
   for (const [index, token] of tokens.entries()) {
     if (index === breakAt) {
       if (scenario.hang === 'mid-stream') return;
+      if (scenario.holdUntil) await scenario.holdUntil;
       if (scenario.reset) {
         // Let what was written reach the client first, so the reset lands mid-stream.
         await sleep(20);

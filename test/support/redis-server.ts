@@ -15,6 +15,14 @@ export type RedisServer = {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty (nothing is persisted). */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: Redis stalls as an overloaded or swapped-out server does. Its connections stay open
+   * and every command waits unanswered; `resume()` (SIGCONT) lets it answer them.
+   */
+  pause(): void;
+  resume(): void;
+  /** Whether something answers PING on the port, asked over a fresh connection. */
+  answers(): Promise<boolean>;
 };
 
 /**
@@ -52,8 +60,15 @@ export async function startRedisServer(): Promise<RedisServer> {
     await exited;
   };
 
+  const signal = (name: NodeJS.Signals) => {
+    if (!child?.pid || child.exitCode !== null) throw new Error('redis-server is not running');
+    process.kill(child.pid, name);
+  };
+
   await start();
   const cleanUp = async () => {
+    // A stopped process would not act on SIGTERM until it is continued.
+    if (child?.pid && child.exitCode === null) process.kill(child.pid, 'SIGCONT');
     await stop('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   };
@@ -72,6 +87,9 @@ export async function startRedisServer(): Promise<RedisServer> {
     },
     kill: () => stop('SIGKILL'),
     restart: start,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+    answers: () => ping(port),
   };
 }
 
@@ -83,22 +101,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** One PING over a fresh connection: true on PONG, false on a refusal, a close or 500 ms of silence. */
+function ping(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(500, () => socket.destroy());
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      resolve(data.toString().startsWith('+PONG'));
+      socket.destroy();
+    });
+  });
+}
+
 /** Polls with PING until the server answers PONG (it listens a moment after the process starts). */
-async function waitForPong(port: number, timeoutMs = 5_000): Promise<void> {
+async function waitForPong(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const answered = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.setTimeout(500, () => socket.destroy());
-      socket.once('error', () => resolve(false));
-      socket.once('close', () => resolve(false));
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (data) => {
-        resolve(data.toString().startsWith('+PONG'));
-        socket.destroy();
-      });
-    });
-    if (answered) return;
+    if (await ping(port)) return;
     if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

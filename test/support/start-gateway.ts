@@ -6,6 +6,7 @@ import { type FakeUpstream, type Scenario, startFakeUpstream } from './fake-upst
 export type TestGateway = NodeGateway & {
   upstream: FakeUpstream;
   logs: Record<string, unknown>[];
+  get(path: string, init?: RequestInit): Promise<Response>;
   post(path: string, body: unknown, init?: RequestInit): Promise<Response>;
 };
 
@@ -37,6 +38,7 @@ export async function startGateway(
     ...gateway,
     upstream,
     logs,
+    get: (path, init) => fetch(`${gateway.url}${path}`, init),
     post: (path, body, init = {}) =>
       fetch(`${gateway.url}${path}`, {
         method: 'POST',
@@ -55,10 +57,5 @@ export const chat = (content = 'Say hello', extra: Record<string, unknown> = {})
   ...extra,
 });
 
-export const waitFor = async (check: () => boolean, timeoutMs = 3_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
+// One waitFor for every suite (test/support/wait-for.ts); exported here too, where tests import chat.
+export { waitFor } from './wait-for.ts';

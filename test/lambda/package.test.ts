@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.ts';
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
 describe('npm run package:lambda', () => {
-  it('packages offline: only the bundle in the zip, every setting but no secret in the template, a streaming Function URL, both public permissions', async () => {
+  it('packages offline: only the bundle in the zip, every setting but no secret in the template, a streaming Function URL, both public permissions, the shared table with TTL and a policy for it alone', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gateway-package-'));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     // An optional secret is set as docs/lambda.md shows: a dynamic reference passed as a param.
@@ -93,6 +93,40 @@ describe('npm run package:lambda', () => {
       ]),
     );
     expect(Object.keys(template.Outputs)).toContain('GatewayLambdaFunctionUrl');
+
+    // The shared store: one on-demand table with TTL on, its name passed to the function, and a
+    // policy for exactly the calls the gateway makes, on that table only.
+    const tables = Object.entries(template.Resources as Record<string, Resource>).filter(
+      ([, resource]) => resource.Type === 'AWS::DynamoDB::Table',
+    );
+    expect(tables).toHaveLength(1);
+    const [[tableId, table]] = tables as [[string, Resource & { Condition: string }]];
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    expect(template.Conditions[table.Condition]).toEqual({ 'Fn::Equals': ['on', 'on'] });
+    expect(variables.DYNAMODB_TABLE).toEqual({ 'Fn::If': [table.Condition, { Ref: tableId }, ''] });
+    const statements = ofType('AWS::IAM::Policy')
+      .concat(ofType('AWS::IAM::Role'))
+      .flatMap((resource) => {
+        const { PolicyDocument, Policies = [] } = resource.Properties as {
+          PolicyDocument?: { Statement: unknown[] };
+          Policies?: { PolicyDocument: { Statement: unknown[] } }[];
+        };
+        return [PolicyDocument, ...Policies.map((policy) => policy.PolicyDocument)];
+      })
+      .flatMap((document) => (document?.Statement ?? []) as { Action: string[]; Resource: unknown }[]);
+    const onTables = statements.filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('dynamodb:')),
+    );
+    expect(onTables).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+      },
+    ]);
 
     // The bundle and the chunks it loads on demand; no sources, no node_modules.
     const entries = zipEntries(await readFile(join(dir, 'openai-stream-gateway.zip')));

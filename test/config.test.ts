@@ -49,9 +49,17 @@ describe('loadConfig', () => {
   });
 
   it('never echoes a secret value in the error', () => {
-    const load = () => loadConfig({ OPENAI_API_KEY: 4242, REQUEST_TIMEOUT: 'x' });
-    expect(load).toThrow(/OPENAI_API_KEY: .*\[redacted\]/);
-    expect(load).not.toThrow(/4242/);
+    let thrown: unknown;
+    try {
+      loadConfig({ OPENAI_API_KEY: 4242, REQUEST_TIMEOUT: 'x' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const { message } = thrown as ConfigError;
+    expect(message).toMatch(/OPENAI_API_KEY: .*\[redacted\]/);
+    expect(message).toMatch(/REQUEST_TIMEOUT: .*got "x"/);
+    expect(message).not.toContain('4242');
   });
 
   it.each([

@@ -43,12 +43,16 @@ describe('requests per window (in memory)', async () => {
   });
 
   it('is a RateLimitError for the official SDK, on /v1 too', async () => {
-    const client = new OpenAI({ apiKey: ALICE, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    // Its own instance and quota, spent here: nothing depends on what the tests before it sent.
+    const spent = await startGateway({ bindings: { ...KEY_BINDINGS, RATE_LIMIT_MAX: '1' } });
+    expect((await spent.post('/v1/chat/completions', chat(), { headers: bearer(ALICE) })).status).toBe(200);
+    const client = new OpenAI({ apiKey: ALICE, baseURL: `${spent.url}/v1`, maxRetries: 0 });
     const error = await client.chat.completions
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect((error as InstanceType<typeof OpenAI.RateLimitError>).code).toBe('rate_limit_exceeded');
+    expect(spent.upstream.requests).toHaveLength(1);
   });
 
   it('does not count or limit health', async () => {

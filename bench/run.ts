@@ -14,6 +14,7 @@ import {
   endpoint,
   gatewayBindings,
   KINDS,
+  type Kind,
   measureLoad,
   RELAYS,
   type Relay,
@@ -32,8 +33,8 @@ const USAGE = `Options:
   --quick               one small repetition, a smoke run; does not write docs/benchmarks.md
   --reps N              repetitions of every figure (default 5)
   --only a,b            scenarios: v1,stream,json,serial,memory,aborts,profile (default: all but profile)
-  --profile             also profile a gateway under the streaming load (V8 CPU profile, the
-                        format of node --cpu-prof, to bench/profiles/) and summarise it
+  --profile             also profile a gateway under each load (v1, stream, json; V8 CPU profiles,
+                        the format of node --cpu-prof, to bench/profiles/) and summarise them
   --gateway-env K=V     extra gateway binding, repeatable (e.g. LOG_LEVEL=silent)
   --no-write            print only; leave docs/benchmarks.md alone
   --write               write docs/benchmarks.md even with --quick`;
@@ -172,8 +173,7 @@ try {
   }
 
   if (scenarios.has('profile')) {
-    await profile('stream');
-    await profile('json');
+    for (const kind of KINDS) await profile(kind);
   }
 } finally {
   for (const child of children) await child.call('shutdown').catch(() => undefined);
@@ -181,7 +181,7 @@ try {
 }
 
 /** A separate gateway for the profiler, so its overhead stays out of the figures above. */
-async function profile(kind: 'stream' | 'json') {
+async function profile(kind: Kind) {
   const dir = new URL('./profiles/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const name = `gateway-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { leaveMidStream } from '../support/leave-mid-stream.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import { readSse } from '../support/sse.ts';
-import { chat, startGateway, type TestGateway } from '../support/start-gateway.ts';
+import { chat, startGateway, type TestGateway, waitFor } from '../support/start-gateway.ts';
 import { ALICE, BOB, bearer, errorOf, KEY_BINDINGS } from './fixtures.ts';
 
 // The fake upstream reports 12 prompt tokens and one completion token per word: 23 per request.
@@ -22,7 +23,8 @@ const setups: [string, () => Promise<[TestGateway, TestGateway]>][] = [
   [
     'in Redis, shared by two instances',
     async () => {
-      const bindings = { ...budget, REDIS_URL: redis.url, REDIS_PREFIX: 'budget:' };
+      // A prefix of its own each time: every start counts from zero.
+      const bindings = { ...budget, REDIS_URL: redis.url, REDIS_PREFIX: `budget-${crypto.randomUUID()}:` };
       return Promise.all([startGateway({ bindings }), startGateway({ bindings })]);
     },
   ],
@@ -69,5 +71,39 @@ describe.each(setups)('token budgets %s', (_name, start) => {
     const other = await second.post('/api/completions', chat(), { headers: bearer(BOB) });
     expect(other.status).toBe(200);
     expect(remaining(other)).toBe('50');
+  });
+});
+
+describe.each(setups)('token budgets %s, for streams that end early', (_name, start) => {
+  it("charge the gateway's own count of a stream the client left or the upstream broke off", async () => {
+    const [first, second] = await start();
+    const headers = bearer(BOB);
+    const remaining = async (gateway: TestGateway) => {
+      // Health is not limited; a refused body costs no tokens and still reports the budget.
+      const response = await gateway.post('/api/completions', { messages: [] }, { headers });
+      expect(response.status).toBe(400);
+      return Number(response.headers.get('x-ratelimit-remaining-tokens'));
+    };
+    expect(await remaining(second)).toBe(50);
+
+    // The client leaves after two words: no usage chunk ever comes, the gateway counts.
+    const { logLine } = await leaveMidStream(first, { body: chat(), chunks: 2, headers });
+    expect(logLine).toMatchObject({ outcome: 'client_aborted', usage_estimated: true });
+    const left = (logLine.usage as { total_tokens: number }).total_tokens;
+    expect(left).toBeGreaterThan(0);
+    expect(await remaining(second)).toBe(50 - left);
+
+    // The upstream breaks off after one word.
+    first.upstream.enqueue({ reset: true, afterChunks: 1 });
+    const events = await readSse(
+      await first.post('/api/completions/stream', chat(), {
+        headers: { ...headers, 'x-request-id': 'broke-off' },
+      }),
+    );
+    expect(events.at(-1)?.event).toBe('error');
+    const line = await waitFor(() => first.logs.find((entry) => entry.request_id === 'broke-off'));
+    expect(line).toMatchObject({ outcome: 'upstream_error', usage_estimated: true });
+    const broke = (line.usage as { total_tokens: number }).total_tokens;
+    expect(await remaining(second)).toBe(Math.max(0, 50 - left - broke));
   });
 });

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { ALICE, bearer, KEY_BINDINGS } from '../access/fixtures.ts';
+import type { Scenario } from '../support/fake-upstream.ts';
 import { parsePrometheus, sampleValue } from '../support/parse-prometheus.ts';
 import { readSse, sseEvents } from '../support/sse.ts';
 import { chat, startGateway, waitFor } from '../support/start-gateway.ts';
@@ -65,14 +66,71 @@ it('counts a known sequence of requests, read back by the reference Prometheus p
   expect(sampleValue(families, 'gateway_rejections_total', { code: 'invalid_value' })).toBe(1);
 });
 
-it('counts upstream errors by kind', async () => {
-  const key = bearer(KEY_BINDINGS.GATEWAY_API_KEYS.split(', ')[1]!);
-  gateway.upstream.enqueue({ status: 503 });
-  await gateway.post('/api/completions', chat(), { headers: key });
-  gateway.upstream.enqueue({ reset: true, afterChunks: 2 });
-  await readSse(await gateway.post('/api/completions/stream', chat(), { headers: key }));
-  await waitFor(() => gateway.logs.filter((line) => line.outcome === 'upstream_error').length === 2);
-  const families = await scrape();
-  expect(sampleValue(families, 'gateway_upstream_errors_total', { kind: 'unavailable' })).toBe(1);
-  expect(sampleValue(families, 'gateway_upstream_errors_total', { kind: 'stream' })).toBe(1);
+it('counts upstream errors by kind: timeout, unavailable, stream and status_<n>', async () => {
+  // Its own instance, so the counts are these requests' alone; REQUEST_TIMEOUT short for the timeouts.
+  const failing = await startGateway({
+    bindings: { ...KEY_BINDINGS, ADMIN_API_KEY: ADMIN, REQUEST_TIMEOUT: '500' },
+  });
+  const key = bearer(ALICE);
+  const json = (scenario: Scenario) => {
+    failing.upstream.enqueue(scenario);
+    return failing.post('/api/completions', chat(), { headers: key }).then((r) => r.status);
+  };
+  const stream = async (scenario: Scenario) => {
+    failing.upstream.enqueue(scenario);
+    return (await readSse(await failing.post('/api/completions/stream', chat(), { headers: key }))).at(-1)
+      ?.event;
+  };
+  expect(await json({ status: 503 })).toBe(502);
+  expect(await json({ status: 500 })).toBe(502);
+  expect(await json({ status: 429 })).toBe(429);
+  expect(await json({ status: 404 })).toBe(404);
+  expect(await json({ hang: 'before-headers' })).toBe(504);
+  expect(await stream({ reset: true, afterChunks: 2 })).toBe('error');
+  expect(await stream({ hang: 'mid-stream', afterChunks: 1 })).toBe('error');
+  expect(await json({})).toBe(200);
+  await waitFor(() => failing.logs.filter((line) => line.event === 'request').length === 8);
+
+  const response = await fetch(`${failing.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const families = parsePrometheus(await response.text());
+  const errors = (kind: string) => sampleValue(families, 'gateway_upstream_errors_total', { kind });
+  expect(errors('unavailable')).toBe(2);
+  expect(errors('status_429')).toBe(1);
+  expect(errors('status_404')).toBe(1);
+  // One before any header (504), one mid-stream (an error event in a 200).
+  expect(errors('timeout')).toBe(2);
+  expect(errors('stream')).toBe(1);
+});
+
+it('puts upstream_errors in the EMF of every request line with METRICS_EMF=on', async () => {
+  const emf = await startGateway({ bindings: { METRICS_EMF: 'on', REQUEST_TIMEOUT: '500' } });
+  const send = (id: string, scenario: Scenario) => {
+    emf.upstream.enqueue(scenario);
+    return emf
+      .post('/api/completions', chat(), { headers: { 'x-request-id': id } })
+      .then((r) => r.arrayBuffer());
+  };
+  await send('emf-ok', {});
+  await send('emf-503', { status: 503 });
+  await send('emf-timeout', { hang: 'before-headers' });
+  emf.upstream.enqueue({ reset: true, afterChunks: 1 });
+  await readSse(
+    await emf.post('/api/completions/stream', chat(), { headers: { 'x-request-id': 'emf-stream' } }),
+  );
+  const lineOf = (id: string) => waitFor(() => emf.logs.find((line) => line.request_id === id));
+  for (const [id, count] of [
+    ['emf-ok', 0],
+    ['emf-503', 1],
+    ['emf-timeout', 1],
+    ['emf-stream', 1],
+  ] as const) {
+    const line = (await lineOf(id)) as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };
+    };
+    expect(line.upstream_errors).toBe(count);
+    expect(line._aws.CloudWatchMetrics[0]?.Metrics).toContainEqual({
+      Name: 'upstream_errors',
+      Unit: 'Count',
+    });
+  }
 });

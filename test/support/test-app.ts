@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { createApp } from '../../src/app.ts';
+import { type AppDeps, createApp } from '../../src/app.ts';
 import { type Bindings, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type FakeUpstream, type Scenario, startFakeUpstream } from './fake-upstream.ts';
@@ -9,13 +9,14 @@ export type TestApp = ReturnType<typeof createTestApp>;
 /**
  * The app as an adapter builds it, for behaviour that needs no socket: requests go through
  * `app.request()`, as Hono's own tests do. Mock mode unless the bindings name an upstream; log
- * lines are kept, parsed. Real sockets stay where they are the point (aborts, framing, shutdown).
+ * lines are kept, parsed. `deps` replaces what an adapter would hand createApp (stores, the
+ * upstream fetch, ...). Real sockets stay where they are the point (aborts, framing, shutdown).
  */
-export function createTestApp(bindings: Bindings = {}) {
+export function createTestApp(bindings: Bindings = {}, deps: Omit<AppDeps, 'config' | 'log'> = {}) {
   const logs: Record<string, unknown>[] = [];
   const config = loadConfig({ NODE_ENV: 'test', MOCK_TOKEN_DELAY_MS: '0', ...bindings });
   const log = createLogger({ level: config.LOG_LEVEL, write: (line) => logs.push(JSON.parse(line)) });
-  const app = createApp({ config, log });
+  const app = createApp({ config, log, ...deps });
   return {
     app,
     logs,

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY } from './support/fake-upstream.ts';
+import { DEFAULT_REPLY, DEFAULT_USAGE } from './support/fake-upstream.ts';
 import { chat, startGateway, waitFor } from './support/start-gateway.ts';
 
 // REQUEST_TIMEOUT keeps its 30 s default here: only the timeout case gets a short one, on its own instance.
@@ -20,7 +20,7 @@ describe('POST /api/completions', () => {
       model: 'gpt-4-turbo-preview',
       content: DEFAULT_REPLY,
       finish_reason: 'stop',
-      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage: DEFAULT_USAGE,
     });
     const sent = gateway.upstream.requests.at(-1);
     expect(sent?.headers.authorization).toBe('Bearer sk-test-upstream-key');

@@ -1,10 +1,9 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY } from './support/fake-upstream.ts';
+import { DEFAULT_REPLY, DEFAULT_USAGE, DEFAULT_WORDS as words } from './support/fake-upstream.ts';
 import { startGateway, waitFor } from './support/start-gateway.ts';
 
 const gateway = await startGateway();
-const words = DEFAULT_REPLY.match(/\S+\s*/g) ?? [];
 const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hello' }];
 const client = new OpenAI({ apiKey: 'gateway-client-key', baseURL: `${gateway.url}/v1`, maxRetries: 0 });
 
@@ -19,7 +18,7 @@ describe('the official openai SDK against /v1', () => {
       object: 'chat.completion',
       model: 'gpt-4o-mini',
       choices: [{ index: 0, message: { role: 'assistant', content: DEFAULT_REPLY }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length },
+      usage: DEFAULT_USAGE,
       system_fingerprint: 'fp_fake',
     });
   });
@@ -46,7 +45,7 @@ describe('the official openai SDK against /v1', () => {
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.at(-1)).toMatchObject({
       choices: [],
-      usage: { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length },
+      usage: DEFAULT_USAGE,
     });
   });
 

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { startNodeGateway } from '../../adapters/node.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ALICE, bearer, KEY_BINDINGS } from '../access/fixtures.ts';
+import { DEFAULT_USAGE } from '../support/fake-upstream.ts';
 import { readSse } from '../support/sse.ts';
-import { chat, startGateway } from '../support/start-gateway.ts';
+import { chat, startGateway, waitFor } from '../support/start-gateway.ts';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const PROMPT = 'my secret plan is purple-elephant-42';
@@ -37,10 +38,12 @@ describe('request logs', () => {
       key_id: 'alice',
       upstream_request_id: jsonUpstream,
       model: 'gpt-4.1',
-      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage: DEFAULT_USAGE,
       usage_estimated: false,
       outcome: 'ok',
     });
+    // A stream's line is written as it ends: wait for it rather than race the body's last bytes.
+    await waitFor(() => gateway.logs.some((line) => line.request_id === 'log-stream'));
     const stream = gateway.logs.filter((line) => line.request_id === 'log-stream');
     expect(stream).toHaveLength(1);
     expect(stream[0]).toEqual({
@@ -55,7 +58,7 @@ describe('request logs', () => {
       latency_ms: expect.any(Number),
       key_id: 'alice',
       model: 'gpt-4o-mini',
-      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+      usage: DEFAULT_USAGE,
       usage_estimated: false,
       upstream_request_id: streamUpstream,
       outcome: 'ok',
@@ -135,7 +138,7 @@ describe('request logs', () => {
         headers: { ...bearer(ALICE), 'x-request-id': 'bodies' },
       }),
     );
-    const line = verbose.logs.find((entry) => entry.request_id === 'bodies');
+    const line = await waitFor(() => verbose.logs.find((entry) => entry.request_id === 'bodies'));
     expect(JSON.stringify(line?.prompt)).toContain(PROMPT);
     expect(line?.completion).toBe('Hello from the fake upstream. It streams one word per chunk.');
     expect(JSON.stringify(verbose.logs)).not.toContain(ALICE);
@@ -154,7 +157,10 @@ describe('request logs', () => {
     await readSse(
       await gateway.post('/api/completions/stream', chat(), { headers: { 'x-request-id': 'emf' } }),
     );
-    const line = gateway.logs.find((entry) => entry.request_id === 'emf') as Record<string, unknown> & {
+    const line = (await waitFor(() => gateway.logs.find((entry) => entry.request_id === 'emf'))) as Record<
+      string,
+      unknown
+    > & {
       _aws: {
         Timestamp: number;
         CloudWatchMetrics: {

@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, onTestFinished } from 'vitest';
 import { buildLambda } from '../../adapters/lambda/build.ts';
 import { RIC_ENTRY } from '../lambda-runtime/ric.ts';
-import { type Invocation, type RuntimeApi, startRuntimeApi } from './lambda-runtime-api.ts';
+import {
+  type Invocation,
+  NEXT_INVOCATION_MARKER,
+  type RuntimeApi,
+  startRuntimeApi,
+} from './lambda-runtime-api.ts';
 
 const HOOKS = fileURLToPath(new URL('./lambda-ric-hooks.ts', import.meta.url));
 
@@ -17,11 +22,17 @@ export type LambdaFunction = {
   logs: Record<string, unknown>[];
   /** Everything else it printed (the runtime's own lines). */
   output: () => string;
+  /**
+   * Queues an event. Its `settled` resolves once the runtime asked for its next event and every
+   * line the function printed during the invocation has been read into `logs` and `output`.
+   */
   invoke(event: unknown, options?: { timeoutMs?: number }): Invocation;
   /** performance.now() at the spawn, and when the runtime first asked for an event (init done). */
   spawnedAt: number;
   readyAt: number;
   exited: Promise<number | null>;
+  /** Resolves after the exit, once everything the process printed has been read. */
+  closed: Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -93,12 +104,20 @@ export async function launchLambdaFunction(options: LaunchOptions): Promise<Lamb
   const logs: Record<string, unknown>[] = [];
   let output = '';
   let pending = '';
+  // Invocations whose output has all been read: the stand-in runtime client prints a marker line
+  // after it, before it asks for the next event (lambda-rapid-client.ts).
+  const drained = new Set<string>();
+  const drainWaiters = new Map<string, () => void>();
   child.stdout?.on('data', (data: Buffer) => {
     pending += data;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      if (line.startsWith('{')) logs.push(JSON.parse(line));
+      if (line.startsWith(NEXT_INVOCATION_MARKER)) {
+        const id = line.slice(NEXT_INVOCATION_MARKER.length);
+        drained.add(id);
+        drainWaiters.get(id)?.();
+      } else if (line.startsWith('{')) logs.push(JSON.parse(line));
       else output += `${line}\n`;
     }
   });
@@ -106,6 +125,18 @@ export async function launchLambdaFunction(options: LaunchOptions): Promise<Lamb
     output += data;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // After 'exit', and after the process's pipes have been read to their end.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const outputRead = (id: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (drained.has(id)) return resolve();
+      drainWaiters.set(id, resolve);
+      void closed.then(() => {
+        drainWaiters.delete(id);
+        if (drained.has(id)) resolve();
+        else reject(new Error(`the function exited during invocation ${id}`));
+      });
+    });
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -125,12 +156,16 @@ export async function launchLambdaFunction(options: LaunchOptions): Promise<Lamb
     output: () => output,
     invoke(event, invokeOptions) {
       const invocation = api.invoke(event, invokeOptions);
-      // What the function printed before it asked for its next event travels on another pipe than
-      // that request: give stdout a moment to catch up, so tests can read its log lines.
-      invocation.settled = invocation.settled.then(() => new Promise((resolve) => setTimeout(resolve, 25)));
+      // What the function printed during the invocation travels on another pipe than its request
+      // for the next event: settled waits for both, so tests can read all its log lines then.
+      const settled = Promise.all([invocation.settled, outputRead(invocation.id)]).then(() => {});
+      // A test that never awaits settled (the function crashes on purpose) must not see a rejection.
+      settled.catch(() => {});
+      invocation.settled = settled;
       return invocation;
     },
     exited,
+    closed,
     stop,
   };
 }

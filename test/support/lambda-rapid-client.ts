@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { NEXT_INVOCATION_MARKER } from './lambda-runtime-api.ts';
 
 /**
  * Stands in for aws-lambda-ric's native `rapid-client.node` (aws-lambda-cpp over libcurl), which
@@ -12,11 +13,17 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const BASE = '/2018-06-01/runtime/invocation';
 // The native done() and error() block until the Runtime API answered; next() waits for them instead.
 let posting: Promise<unknown> = Promise.resolve();
+let previousId = '';
 
 export async function next() {
   await posting;
+  // The previous invocation is over: a line after everything it printed, on the same pipe, so the
+  // tests know when they have read all of its output (lambda-function.ts). A pipe's writes are
+  // synchronous on Linux, so the line is written before the request below is sent.
+  process.stdout.write(`${NEXT_INVOCATION_MARKER}${previousId}\n`);
   const { status, headers, body } = await call('GET', `${BASE}/next`);
   if (status !== 200) throw new Error(`Failed to get next invocation, error ${status}`);
+  previousId = String(headers['lambda-runtime-aws-request-id'] ?? '');
   const named: Record<string, string | number> = {
     'lambda-runtime-deadline-ms': Number(headers['lambda-runtime-deadline-ms']),
   };

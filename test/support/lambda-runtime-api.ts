@@ -10,6 +10,11 @@ import type { AddressInfo } from 'node:net';
  */
 
 const BASE = '/2018-06-01/runtime';
+/**
+ * The line the runtime client stand-in (lambda-rapid-client.ts) prints before each
+ * `GET /invocation/next`, followed by the id of the invocation just over (empty after the init).
+ */
+export const NEXT_INVOCATION_MARKER = '[runtime] next invocation after ';
 const PRELUDE_TYPE = 'application/vnd.awslambda.http-integration-response';
 const DELIMITER = Buffer.alloc(8);
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY, DEFAULT_WORDS, startFakeUpstream } from '../support/fake-upstream.ts';
+import { DEFAULT_REPLY, DEFAULT_USAGE, DEFAULT_WORDS, startFakeUpstream } from '../support/fake-upstream.ts';
 import { startForwardProxy } from '../support/forward-proxy.ts';
 import {
   apiGatewayV1Event,
@@ -169,6 +169,7 @@ describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
     const response = await invocation.response;
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: false });
     expect(invocation.chunks).toHaveLength(0);
     await invocation.settled;
   });
@@ -190,7 +191,23 @@ describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
     await (await invocation.response).text();
     await invocation.settled;
     expect(fn.logs.filter((line) => line.request_id === 'lambda-log-1')).toEqual([
-      expect.objectContaining({ status: 200, outcome: 'ok', usage: expect.objectContaining({}) }),
+      expect.objectContaining({
+        level: 'info',
+        event: 'request',
+        method: 'POST',
+        path: '/api/completions/stream',
+        status: 200,
+        client_ip: CLIENT_IP,
+        latency_ms: expect.any(Number),
+        model: 'gpt-4o-mini',
+        upstream_request_id: upstream.requests.at(-1)?.requestId,
+        // The fake's own figures, as the stream's usage event reported them.
+        usage: DEFAULT_USAGE,
+        usage_estimated: false,
+        finish_reason: 'stop',
+        ttft_ms: expect.any(Number),
+        outcome: 'ok',
+      }),
     ]);
   });
 

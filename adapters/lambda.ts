@@ -4,6 +4,7 @@ import { defaultIsContentTypeBinary, handle } from 'hono/aws-lambda';
 import { createApp } from '../src/app.ts';
 import { type Bindings, loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
+import type { UpstreamTransport } from '../src/upstream/transport.ts';
 import { isRestApiEvent, streamingHandler } from './lambda/stream-handler.ts';
 import { nodeStores } from './node/node-stores.ts';
 
@@ -29,11 +30,11 @@ const addresses = new WeakMap<Request, string>();
 const deadlines = new WeakMap<Request, AbortSignal>();
 // node:http rather than the runtime's fetch: less CPU per upstream call, and a kept-alive socket
 // that died while the environment was frozen is retried (adapters/node/upstream-fetch.ts). Loaded
-// at the first upstream call, as the SDK is, so health checks and refusals never pay for it.
-let nodeFetch: Promise<typeof fetch> | undefined;
-const upstreamCall: typeof fetch = async (input, init) => {
-  nodeFetch ??= import('./node/upstream-fetch.ts').then((module) => module.upstreamFetch().fetch);
-  return (await nodeFetch)(input, init);
+// at the first upstream call, so health checks and refusals never pay for it.
+let nodeTransport: Promise<UpstreamTransport> | undefined;
+const upstreamTransport: UpstreamTransport = async (request) => {
+  nodeTransport ??= import('./node/upstream-fetch.ts').then((module) => module.upstreamFetch().transport);
+  return (await nodeTransport)(request);
 };
 const app = createApp({
   config,
@@ -41,7 +42,7 @@ const app = createApp({
   stores,
   clientAddress: (request) => addresses.get(request),
   shutdownSignal: (request) => deadlines.get(request),
-  upstreamFetch: upstreamCall,
+  upstreamTransport,
 });
 
 export const handler = streamingHandler({

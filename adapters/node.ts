@@ -51,7 +51,7 @@ export async function startNodeGateway(options: StartOptions): Promise<NodeGatew
     stores,
     shutdownSignal: () => stopping.signal,
     clientAddress: (request) => addresses.get(request),
-    upstreamFetch: upstream.fetch,
+    upstreamTransport: upstream.transport,
   });
 
   const hostname = options.hostname ?? config.HOST;

@@ -28,6 +28,7 @@ import { memoryStores } from './stores/memory-stores.ts';
 import type { Stores } from './stores/stores.ts';
 import { createStreamTokens, streamTokenSecret } from './stream-tokens.ts';
 import { createUpstream } from './upstream/create-upstream.ts';
+import type { UpstreamTransport } from './upstream/transport.ts';
 import { createUsageLedger } from './usage/usage-ledger.ts';
 
 /** What an adapter hands createApp: the parsed configuration, and what only the runtime knows. */
@@ -40,8 +41,8 @@ export type AppDeps = {
    * a Durable Object on Workers); memory, for this process only, by default.
    */
   stores?: Stores;
-  /** The `fetch` upstream calls go through: the runtime's own by default (Node hands in a leaner one). */
-  upstreamFetch?: typeof fetch;
+  /** How upstream calls leave the process: the runtime's `fetch` by default (Node brings node:http). */
+  upstreamTransport?: UpstreamTransport;
   /**
    * The signal that ends a request's open stream early, with an error event: the Node server's
    * shutdown, or a Lambda invocation's approaching deadline. Asked once per stream.
@@ -70,7 +71,7 @@ export function createApp(deps: AppDeps) {
     warnOpen(config, log);
   }
   const metrics = createGatewayMetrics();
-  const upstream = createUpstream({ config, log, fetch: deps.upstreamFetch });
+  const upstream = createUpstream({ config, log, transport: deps.upstreamTransport });
   const streamTokens = createStreamTokens({
     secret: streamTokenSecret(config, log),
     ttlSeconds: config.STREAM_TOKEN_TTL_SECONDS,

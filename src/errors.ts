@@ -148,16 +148,20 @@ export class UpstreamResponseError extends Error {
   readonly requestID: string | null;
   /** OpenAI's `error` object from the body, when the body was JSON and had one. */
   readonly error: Record<string, unknown> | undefined;
-  readonly headers: Headers;
+  readonly retryAfter: string | null;
 
-  constructor(status: number, bodyText: string, headers: Headers) {
+  constructor(
+    status: number,
+    bodyText: string,
+    headers: { requestId: string | null; retryAfter: string | null },
+  ) {
     const error = upstreamErrorObject(bodyText);
     const message = typeof error?.message === 'string' ? error.message : bodyText.trim().slice(0, 200);
     super(`${status} ${message || 'status code (no body)'}`);
     this.status = status;
     this.error = error;
-    this.headers = headers;
-    this.requestID = headers.get('x-request-id');
+    this.requestID = headers.requestId;
+    this.retryAfter = headers.retryAfter;
   }
 }
 
@@ -199,7 +203,7 @@ function fromUpstreamStatus(error: UpstreamResponseError): GatewayError {
   };
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   if (status === 429) {
-    const retryAfter = error.headers.get('retry-after');
+    const { retryAfter } = error;
     return new GatewayError({
       status: 429,
       type: text(upstream.type) ?? 'rate_limit_error',

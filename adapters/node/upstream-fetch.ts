@@ -1,13 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import type { UpstreamAnswer, UpstreamTransport } from '../../src/upstream/transport.ts';
 
 // Statuses whose responses have no body, whatever the headers say.
 const NULL_BODY = new Set([101, 204, 205, 304]);
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
-
-const isPlainHeaders = (headers: RequestInit['headers']): headers is Record<string, string> =>
-  !!headers && !(headers instanceof Headers) && !Array.isArray(headers);
 
 // Agents of our own ignore HTTP_PROXY, HTTPS_PROXY and NO_PROXY unless handed them: they follow
 // them when Node is told to (NODE_USE_ENV_PROXY=1 or --use-env-proxy), as its own fetch does.
@@ -18,51 +16,52 @@ function envProxy(): http.ProxyEnv | undefined {
     : undefined;
 }
 
+type Exchange = {
+  url: URL;
+  method: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: string | undefined;
+  signal: AbortSignal | null | undefined;
+};
+
+const aborted = () => new DOMException('This operation was aborted', 'AbortError');
+
 /**
- * A `fetch` for the gateway's upstream calls on Node (the server and Lambda), over `node:http`
- * with keep-alive agents.
- * Node's built-in fetch (undici) validates every header and builds Request, Headers and timing
- * objects per call: measured as the largest cost the gateway adds to a request (docs/benchmarks.md).
- * Only what the upstream client uses is supported: string bodies, an AbortSignal, any method.
+ * Upstream calls on Node (the server and Lambda), over `node:http` with keep-alive agents: the
+ * gateway's transport, which hands the answer over as Node gives it (no Request, Response, Headers
+ * or web stream per call: undici's were the largest cost the gateway added to a request,
+ * docs/benchmarks.md), and a `fetch` over the same agents for other callers.
  */
 export function upstreamFetch({ proxyEnv = envProxy() }: { proxyEnv?: http.ProxyEnv | undefined } = {}) {
   const options = { keepAlive: true, scheduling: 'lifo' as const, ...(proxyEnv ? { proxyEnv } : {}) };
   const agents = { 'http:': new http.Agent(options), 'https:': new https.Agent(options) };
-  const fetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
-    new Promise((resolve, reject) => {
-      const url = new URL(input instanceof Request ? input.url : input);
-      const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
-      const { signal } = init;
-      // The upstream client tells a timeout from a client's abort by its own signal's reason.
-      const aborted = () => new DOMException('This operation was aborted', 'AbortError');
-      if (signal?.aborted) return reject(aborted());
 
-      const headers: Record<string, string> = {};
-      // The upstream client hands a plain object of lower-case names: copied as it is, not
-      // through a Headers object (which validates and normalises every entry again).
-      if (isPlainHeaders(init.headers)) Object.assign(headers, init.headers);
-      else
-        new Headers(init.headers).forEach((value, name) => {
-          headers[name] = value;
-        });
-      const body = typeof init.body === 'string' ? init.body : undefined;
-      if (init.body != null && body === undefined)
-        return reject(new TypeError('upstreamFetch sends string bodies only'));
+  const exchange = ({ url, method, headers, body, signal }: Exchange): Promise<http.IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(aborted());
+      const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
       if (body !== undefined && !headers['content-length'])
         headers['content-length'] = String(Buffer.byteLength(body));
-
       const send = (retry: boolean) => {
         const request = (protocol === 'https:' ? https : http).request(url, {
-          method: init.method ?? 'GET',
+          method,
           headers,
           agent: agents[protocol],
         });
-        // Aborting ends the exchange at whatever stage it is: before the answer, or mid-body.
-        const onAbort = () => request.destroy(aborted());
+        let answered = false;
+        // Aborting ends the exchange at whatever stage it is: before the answer (the caller gets
+        // an AbortError), or mid-body (its reader sees the body end early). Destroyed without an
+        // error, so no socket is left to emit one that nobody listens for.
+        const onAbort = () => {
+          if (!answered) reject(aborted());
+          request.destroy();
+        };
         signal?.addEventListener('abort', onAbort, { once: true });
         request.once('close', () => signal?.removeEventListener('abort', onAbort));
-        let answered = false;
-        request.once('error', (error: NodeJS.ErrnoException) => {
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          // After the answer began, a failure is the body reader's to see.
+          if (answered) return;
           // A kept-alive socket the upstream closed while idle (or while Lambda had the process
           // frozen) fails as it is reused, before any answer: send the request once more on a
           // new connection, as Node's documentation advises for reusedSocket. A fresh socket's
@@ -73,31 +72,76 @@ export function upstreamFetch({ proxyEnv = envProxy() }: { proxyEnv?: http.Proxy
         });
         request.once('response', (response) => {
           answered = true;
-          const status = response.statusCode ?? 502;
-          const responseHeaders: [string, string][] = [];
-          for (let index = 0; index < response.rawHeaders.length; index += 2) {
-            responseHeaders.push([response.rawHeaders[index]!, response.rawHeaders[index + 1]!]);
-          }
-          const hasBody = !NULL_BODY.has(status) && init.method !== 'HEAD';
-          if (!hasBody) response.resume();
-          resolve(
-            new Response(hasBody ? (Readable.toWeb(response) as ReadableStream<Uint8Array>) : null, {
-              status,
-              statusText: response.statusMessage,
-              headers: responseHeaders,
-            }),
-          );
+          resolve(response);
         });
         request.end(body);
       };
       send(true);
     });
+
+  const transport: UpstreamTransport = async (request) => {
+    const response = await exchange({
+      ...request,
+      url: new URL(request.url),
+      headers: { ...request.headers },
+    });
+    return answerOf(response);
+  };
+
+  /** Only what a plain client uses: string bodies, an AbortSignal, any method. */
+  const fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    const body = typeof init.body === 'string' ? init.body : undefined;
+    if (init.body != null && body === undefined)
+      throw new TypeError('upstreamFetch sends string bodies only');
+    const method = init.method ?? 'GET';
+    const url = new URL(input instanceof Request ? input.url : input);
+    const response = await exchange({ url, method, headers, body, signal: init.signal });
+    const status = response.statusCode ?? 502;
+    const responseHeaders: [string, string][] = [];
+    for (let index = 0; index < response.rawHeaders.length; index += 2) {
+      responseHeaders.push([response.rawHeaders[index]!, response.rawHeaders[index + 1]!]);
+    }
+    const hasBody = !NULL_BODY.has(status) && method !== 'HEAD';
+    if (!hasBody) response.resume();
+    return new Response(hasBody ? (Readable.toWeb(response) as ReadableStream<Uint8Array>) : null, {
+      status,
+      statusText: response.statusMessage,
+      headers: responseHeaders,
+    });
+  };
+
   return {
+    transport,
     fetch: fetch as typeof globalThis.fetch,
     /** Closes the kept-alive upstream sockets, so a stopping process is not held open by them. */
     close() {
       agents['http:'].destroy();
       agents['https:'].destroy();
     },
+  };
+}
+
+function answerOf(response: http.IncomingMessage): UpstreamAnswer {
+  // Aborting an exchange mid-body destroys the response with an error; whoever reads the body
+  // sees it through the iteration, and one nobody is reading any more must not crash the process.
+  response.on('error', () => {});
+  return {
+    status: response.statusCode ?? 502,
+    header(name) {
+      const value = response.headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+    async text() {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    // An IncomingMessage is an async iterable of its body's chunks; ending the iteration early
+    // destroys it, and with it the exchange.
+    body: () => response,
   };
 }

@@ -36,7 +36,7 @@ export interface FrameFormat {
 
 type RelayOptions = {
   /** The upstream's SSE bytes. */
-  body: ReadableStream<Uint8Array>;
+  body: AsyncIterable<Uint8Array>;
   /** Owns the upstream request: aborting it stops the upstream, with a StopReason as reason. */
   upstream: AbortController;
   /** Aborts when the server shuts down: the stream then ends with an error event. */
@@ -63,7 +63,7 @@ const KEEPALIVE = encoder.encode(': keepalive\n\n');
 export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
   const { body, upstream, shutdownSignal, idleTimeoutMs, keepaliveMs, startedAt, format, prelude, onEnd } =
     options;
-  const reader = body.getReader();
+  const chunks = body[Symbol.asyncIterator]();
   const decoder = new TextDecoder();
   const watchdog = idleWatchdog(idleTimeoutMs, () => upstream.abort(StopReason.timeout));
   let keepalive: ReturnType<typeof idleWatchdog> | undefined;
@@ -122,7 +122,11 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     shutdownSignal.removeEventListener('abort', onShutdown);
     summary.outcome = outcome;
     summary.error = error;
-    if (outcome !== 'ok' && !upstream.signal.aborted) upstream.abort(StopReason.failed);
+    if (outcome !== 'ok') {
+      if (!upstream.signal.aborted) upstream.abort(StopReason.failed);
+      // Nothing reads the rest: let the body go (a socket, a stream) rather than wait for it.
+      chunks.return?.()?.catch(() => {});
+    }
     if (controller) {
       // Frames parsed before a failure in the same read still go out, ahead of the error.
       const last = out + (error ? format.error(error) : outcome === 'ok' ? format.done(summary) : '');
@@ -163,7 +167,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     async pull(controller) {
       try {
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await chunks.next();
           if (ended) return;
           watchdog.touch();
           if (done) return await finish(controller);
@@ -183,7 +187,6 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     },
     async cancel() {
       upstream.abort(StopReason.clientGone);
-      reader.cancel().catch(() => {});
       await end(null, 'client_aborted');
     },
   });

@@ -3,22 +3,22 @@ import type { Logger } from '../logger.ts';
 import type { ChatUpstream } from './chat-upstream.ts';
 import { createMockUpstream } from './mock-upstream.ts';
 import { createOpenAIUpstream } from './openai-upstream.ts';
+import { fetchTransport, type UpstreamTransport } from './transport.ts';
 
-type Options = { config: Config; log: Logger; fetch?: typeof globalThis.fetch | undefined };
+type Options = { config: Config; log: Logger; transport?: UpstreamTransport | undefined };
 
 /** The real upstream with a key, the mock model without. */
 export const upstreamMode = (config: Pick<Config, 'OPENAI_API_KEY'>) =>
   config.OPENAI_API_KEY ? 'upstream' : 'mock';
 
 /** Picks the upstream once per configuration: the real one with a key, the mock model without. */
-export function createUpstream({ config, log, fetch }: Options): ChatUpstream {
+export function createUpstream({ config, log, transport }: Options): ChatUpstream {
   if (config.OPENAI_API_KEY) {
     return createOpenAIUpstream({
       baseURL: config.OPENAI_BASE_URL,
       apiKey: config.OPENAI_API_KEY,
       timeoutMs: config.REQUEST_TIMEOUT,
-      // Bound late: a detached `fetch` is an illegal invocation on some runtimes.
-      fetch: fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      transport: transport ?? fetchTransport(),
     });
   }
   log.warn('mock_mode', {

@@ -7,6 +7,7 @@ import {
   upstreamUnavailable,
 } from '../errors.ts';
 import type { ChatCompletion, ChatUpstream, Model, UpstreamCompletion } from './chat-upstream.ts';
+import type { UpstreamAnswer, UpstreamTransport } from './transport.ts';
 
 export const OPENAI_API_URL = 'https://api.openai.com/v1';
 
@@ -22,19 +23,19 @@ type Options = {
    * A stream's gaps between chunks are the relay's to bound.
    */
   timeoutMs: number;
-  fetch: typeof globalThis.fetch;
+  transport: UpstreamTransport;
 };
 
 const TIMED_OUT = Symbol('timed out');
 
 /**
- * The real upstream, over the `fetch` the adapter supplies: the gateway's own small client for
+ * The real upstream, over the transport the adapter supplies: the gateway's own small client for
  * OpenAI's wire format (the official SDK is an application's client, and on a relay it cost more
  * CPU than the upstream itself; docs/benchmarks.md). Retries are left to the gateway's clients,
  * who see 429 and 5xx as they happened; a kept-alive socket gone stale is the adapter fetch's to retry.
  */
 export function createOpenAIUpstream(options: Options): ChatUpstream {
-  const { timeoutMs, fetch } = options;
+  const { timeoutMs, transport } = options;
   const base = (options.baseURL || OPENAI_API_URL).replace(/\/+$/, '');
   const headers: Record<string, string> = {
     authorization: `Bearer ${options.apiKey}`,
@@ -52,7 +53,7 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
     path: string,
     body: string | undefined,
     signal: AbortSignal,
-    read: (response: Response) => Promise<T> | T,
+    read: (answer: UpstreamAnswer) => Promise<T> | T,
     { linger = false } = {},
   ): Promise<T> {
     if (signal.aborted) throw clientClosedRequest(signal.reason);
@@ -62,18 +63,23 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
     const timer = setTimeout(() => controller.abort(TIMED_OUT), timeoutMs);
     let answered = false;
     try {
-      const response = await fetch(`${base}${path}`, {
+      const answer = await transport({
+        url: `${base}${path}`,
         method: body === undefined ? 'GET' : 'POST',
         headers: body === undefined ? headers : jsonHeaders,
         body,
         signal: controller.signal,
       });
-      if (!response.ok) {
+      if (answer.status < 200 || answer.status > 299) {
+        const text = await answer.text();
         throw toGatewayError(
-          new UpstreamResponseError(response.status, await response.text(), response.headers),
+          new UpstreamResponseError(answer.status, text, {
+            requestId: answer.header('x-request-id'),
+            retryAfter: answer.header('retry-after'),
+          }),
         );
       }
-      const result = await read(response);
+      const result = await read(answer);
       answered = true;
       return result;
     } catch (error) {
@@ -87,8 +93,6 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
     }
   }
 
-  const requestIdOf = (response: Response) => response.headers.get('x-request-id');
-
   return {
     mode: 'upstream',
     complete: (request, signal) =>
@@ -96,15 +100,15 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
         '/chat/completions',
         JSON.stringify({ ...request, stream: false }),
         signal,
-        async (response): Promise<UpstreamCompletion> => {
-          const text = await response.text();
+        async (answer): Promise<UpstreamCompletion> => {
+          const text = await answer.text();
           let completion: ChatCompletion;
           try {
             completion = JSON.parse(text) as ChatCompletion;
           } catch (error) {
             throw upstreamUnavailable(error, 'the answer was not JSON');
           }
-          return { completion, body: text, requestId: requestIdOf(response) };
+          return { completion, body: text, requestId: answer.header('x-request-id') };
         },
       ),
     stream: (request, signal) =>
@@ -117,15 +121,12 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
           stream_options: { ...(request.stream_options ?? {}), include_usage: true },
         }),
         signal,
-        (response) => {
-          if (!response.body) throw upstreamUnavailable(undefined, 'the stream had no body');
-          return { body: response.body, requestId: requestIdOf(response) };
-        },
+        (answer) => ({ body: answer.body(), requestId: answer.header('x-request-id') }),
         { linger: true },
       ),
     models: (signal) =>
-      exchange('/models', undefined, signal, async (response) => {
-        const page = (await response.json()) as { data?: Model[] };
+      exchange('/models', undefined, signal, async (answer) => {
+        const page = JSON.parse(await answer.text()) as { data?: Model[] };
         return page.data ?? [];
       }),
   };

@@ -16,7 +16,7 @@ import {
 import { dynamoDbUsageStore } from './dynamodb-usage-store.ts';
 
 // stores.ts names the kinds it knew of before DynamoDB; the access log and tests read this one.
-const KIND = 'dynamodb' as Stores['kind'];
+const KIND: Stores['kind'] = 'dynamodb';
 
 /** While the table is unreachable, one request in this long tries it; the others fail at once. */
 const PROBE_MS = 1_000;

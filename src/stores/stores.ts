@@ -17,7 +17,7 @@ export interface TokenStore {
  * beside the Workers one) and hands to createApp.
  */
 export type Stores = {
-  kind: 'memory' | 'redis' | 'durable-object';
+  kind: 'memory' | 'redis' | 'dynamodb' | 'durable-object';
   /** hono-rate-limiter's store: request counts per window. */
   requests: Store<AppEnv>;
   tokens: TokenStore;

@@ -316,3 +316,115 @@ describe('Lambda streaming handler behind a REST API with responseTransferMode S
     });
   });
 });
+
+describe('Lambda access log lines with METRICS_EMF=on', () => {
+  it('carry CloudWatch Embedded Metric Format as printed on stdout, upstream_errors counting failed upstream calls', async () => {
+    const emf = await startLambdaFunction({
+      taskRoot,
+      env: {
+        NODE_ENV: 'test',
+        OPENAI_API_KEY: 'sk-test-upstream-key',
+        OPENAI_BASE_URL: upstream.baseURL,
+        METRICS_EMF: 'on',
+      },
+    });
+    const before = Date.now();
+    // The one line the function printed for a request, read as CloudWatch reads an EMF line.
+    const send = async (id: string, path: string, body: unknown) => {
+      const invocation = emf.invoke(functionUrlEvent({ path, body, headers: { 'x-request-id': id } }));
+      const { status } = await invocation.response;
+      await invocation.settled;
+      const lines = emf.logs.filter((line) => line.request_id === id);
+      expect(lines).toHaveLength(1);
+      return { status, ...readEmf(lines[0] ?? {}) };
+    };
+
+    const ok = await send('emf-ok', '/api/completions/stream', chat());
+    expect(ok.status).toBe(200);
+    expect(ok.line).toMatchObject({ route: '/api/completions/stream', model: 'gpt-4o-mini', outcome: 'ok' });
+    expect(ok.directive.Dimensions).toEqual([['route'], ['model']]);
+    expect(ok.metrics).toEqual({
+      requests: 1,
+      request_latency_ms: ok.line.latency_ms,
+      ttft_ms: ok.line.ttft_ms,
+      prompt_tokens: DEFAULT_USAGE.prompt_tokens,
+      completion_tokens: DEFAULT_USAGE.completion_tokens,
+      upstream_errors: 0,
+    });
+    expect(ok.units).toEqual({
+      requests: 'Count',
+      request_latency_ms: 'Milliseconds',
+      ttft_ms: 'Milliseconds',
+      prompt_tokens: 'Count',
+      completion_tokens: 'Count',
+      upstream_errors: 'Count',
+    });
+
+    // A request the gateway refuses itself is no upstream error.
+    const invalid = await send('emf-400', '/api/completions', { messages: [] });
+    expect(invalid.status).toBe(400);
+    expect(invalid.line).toMatchObject({ route: '/api/completions', outcome: 'rejected' });
+    expect(invalid.metrics).toMatchObject({ requests: 1, upstream_errors: 0 });
+
+    upstream.enqueue({ status: 500 });
+    const refused = await send('emf-502', '/api/completions', chat());
+    expect(refused.status).toBe(502);
+    expect(refused.line).toMatchObject({ route: '/api/completions', outcome: 'upstream_error' });
+    expect(refused.metrics).toMatchObject({
+      requests: 1,
+      request_latency_ms: refused.line.latency_ms,
+      upstream_errors: 1,
+    });
+
+    // Broken off after two words: an upstream error too, with the tokens the gateway counted.
+    upstream.enqueue({ errorEvent: true, afterChunks: 2 });
+    const broken = await send('emf-broken', '/api/completions/stream', chat());
+    expect(broken.line).toMatchObject({
+      route: '/api/completions/stream',
+      model: 'gpt-4o-mini',
+      outcome: 'upstream_error',
+    });
+    const usage = broken.line.usage as { prompt_tokens: number; completion_tokens: number };
+    expect(broken.metrics).toEqual({
+      requests: 1,
+      request_latency_ms: broken.line.latency_ms,
+      ttft_ms: broken.line.ttft_ms,
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      upstream_errors: 1,
+    });
+
+    for (const { timestamp } of [ok, invalid, refused, broken]) {
+      expect(timestamp).toBeGreaterThanOrEqual(before);
+      expect(timestamp).toBeLessThanOrEqual(Date.now());
+    }
+  });
+});
+
+type EmfDirective = {
+  Namespace: string;
+  Dimensions: string[][];
+  Metrics: { Name: string; Unit: string }[];
+};
+
+/**
+ * An EMF log line as CloudWatch reads it: one directive under `_aws` in our namespace; every
+ * dimension it names a string, every metric a number, both at the top level of the line.
+ */
+function readEmf(line: Record<string, unknown>) {
+  const aws = line._aws as { Timestamp: unknown; CloudWatchMetrics: EmfDirective[] } | undefined;
+  expect(aws?.CloudWatchMetrics).toHaveLength(1);
+  const directive = aws?.CloudWatchMetrics[0] as EmfDirective;
+  expect(directive.Namespace).toBe('OpenAIGateway');
+  expect(directive.Dimensions).toEqual(line.model === undefined ? [['route']] : [['route'], ['model']]);
+  for (const name of directive.Dimensions.flat()) expect(typeof line[name], name).toBe('string');
+  for (const { Name } of directive.Metrics) expect(typeof line[Name], Name).toBe('number');
+  expect(typeof aws?.Timestamp).toBe('number');
+  return {
+    line,
+    directive,
+    timestamp: aws?.Timestamp as number,
+    metrics: Object.fromEntries(directive.Metrics.map(({ Name }) => [Name, line[Name]])),
+    units: Object.fromEntries(directive.Metrics.map(({ Name, Unit }) => [Name, Unit])),
+  };
+}

@@ -38,7 +38,8 @@ const MAX_CHARS_PER_TOKEN_DELTA = 8;
 export function estimateUsage(request: ChatRequest, relayed: Relayed): Usage {
   let prompt = REPLY_PRIMER;
   for (const message of request.messages) prompt += PER_MESSAGE + estimateTokens(textOf(message.content));
-  const oneTokenEach = relayed.deltas > 0 && relayed.text.length <= relayed.deltas * MAX_CHARS_PER_TOKEN_DELTA;
+  const oneTokenEach =
+    relayed.deltas > 0 && relayed.text.length <= relayed.deltas * MAX_CHARS_PER_TOKEN_DELTA;
   const completion = oneTokenEach ? relayed.deltas : estimateTokens(relayed.text);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

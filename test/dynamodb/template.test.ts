@@ -17,7 +17,8 @@ describe('serverless.yml with dynamoDbStore=off (a deploy that prefers Redis)', 
     const fn = Object.values(template.Resources).find(
       (resource) => resource.Type === 'AWS::Lambda::Function',
     );
-    const { Variables: variables } = fn?.Properties.Environment as { Variables: Record<string, unknown> };
+    expect(fn).toBeDefined();
+    const { Variables: variables } = fn!.Properties.Environment as { Variables: Record<string, unknown> };
     expect(variables.DYNAMODB_TABLE).toEqual({ 'Fn::If': ['SharedTable', { Ref: 'GatewayTable' }, ''] });
     expect(variables.REDIS_URL).toBe('rediss://cache.internal:6379');
   });

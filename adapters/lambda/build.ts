@@ -9,9 +9,9 @@ const ENTRY = fileURLToPath(new URL('../lambda.ts', import.meta.url));
 /**
  * The deployable Lambda bundle: `<outdir>/index.mjs`, one minified ESM file exporting `handler`
  * (Function URL, streaming) and `apiGatewayHandler` (API Gateway, buffered). What the code loads
- * only on demand (`import()`: ioredis with REDIS_URL, the tokenizer tables for streams without
- * usage) goes to `<outdir>/chunks/`, so a cold start neither loads nor parses it: inlined, the
- * tokenizer alone doubled the import time. `npm run build:lambda` writes dist/lambda; the tests
+ * only on demand (`import()`: ioredis with REDIS_URL, the DynamoDB client with DYNAMODB_TABLE, the
+ * node:http upstream transport at the first upstream call) goes to `<outdir>/chunks/`, so a cold
+ * start neither loads nor parses it. `npm run build:lambda` writes dist/lambda; the tests
  * build the same thing into a temporary folder.
  */
 export async function buildLambda({ outdir = 'dist/lambda', entry = ENTRY } = {}) {

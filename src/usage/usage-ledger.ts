@@ -35,7 +35,7 @@ type LedgerOptions = {
 
 /**
  * The one place a completion is accounted, exactly once, before its response ends (Lambda freezes
- * after): usage as reported, or estimated with the gateway's own tokenizer; the client's token
+ * after): usage as reported, or estimated (src/usage/estimate-tokens.ts); the client's token
  * budget charged; the usage store (per hour, key and model) updated. Returns the fields of the
  * request's access-log line. Never throws: a failure only under-counts, and the line says so.
  */

@@ -11,7 +11,8 @@ import { localCounters } from './support/local-counters.ts';
 /**
  * GatewayCounters' SQL and the store client, in Node: the object on Node's SQLite (workerd's
  * storage is SQLite too), called as RPC calls it. Each contract is checked against the memory
- * store it must behave like, step by step on a fake clock; workerd itself is shared-state.test.ts.
+ * store it must behave like, step by step on a fake clock. In workerd itself: shared-state.test.ts
+ * (two processes, one object), counters-alarm.test.ts (the alarm as workerd fires it).
  */
 const WINDOW_MS = 60_000;
 // 12:00:30: half-way through an epoch-aligned minute.

@@ -58,6 +58,9 @@ const ConfigFields = z.object({
   PORT: orDefault(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), 3000),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: z.preprocess(blankToUndefined, z.optional(z.url())),
+  // The names OpenAI's own SDKs read: sent as OpenAI-Organization and OpenAI-Project.
+  OPENAI_ORG_ID: optionalString,
+  OPENAI_PROJECT_ID: optionalString,
   DEFAULT_MODEL: orDefault(z.string().check(z.trim(), z.minLength(1)), 'gpt-4o-mini'),
   REQUEST_TIMEOUT: milliseconds(30_000),
   SSE_KEEPALIVE_MS: countOrOff(15_000),

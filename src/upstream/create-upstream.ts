@@ -17,6 +17,8 @@ export function createUpstream({ config, log, transport }: Options): ChatUpstrea
     return createOpenAIUpstream({
       baseURL: config.OPENAI_BASE_URL,
       apiKey: config.OPENAI_API_KEY,
+      organization: config.OPENAI_ORG_ID,
+      project: config.OPENAI_PROJECT_ID,
       timeoutMs: config.REQUEST_TIMEOUT,
       transport: transport ?? fetchTransport(),
     });

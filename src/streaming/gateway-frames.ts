@@ -11,6 +11,8 @@ export const gatewayFrames: FrameFormat = {
     const content = chunk.choices[0]?.delta?.content;
     return content ? frame(JSON.stringify({ content })) : null;
   },
+  // Already escaped as JSON: written into the frame as it came, neither parsed nor stringified.
+  content: (escaped) => (escaped ? frame(`{"content":"${escaped}"}`) : null),
   done: ({ finishReason, usage }) =>
     frame(JSON.stringify({ finish_reason: finishReason, usage }), 'usage') + frame('[DONE]'),
   error: (error) => frame(JSON.stringify(error.toBody()), 'error'),

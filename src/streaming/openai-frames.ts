@@ -9,6 +9,7 @@ import { frame } from './sse-frames.ts';
 export function openaiFrames({ includeUsage }: { includeUsage: boolean }): FrameFormat {
   return {
     chunk: (chunk, data) => (!includeUsage && chunk.choices.length === 0 && chunk.usage ? null : frame(data)),
+    content: (_content, data) => frame(data),
     done: () => frame('[DONE]'),
     error: (error) => frame(JSON.stringify(error.toBody())),
   };

@@ -9,6 +9,7 @@ import {
 } from '../errors.ts';
 import type { ChatCompletionChunk, Usage } from '../upstream/chat-upstream.ts';
 import { idleWatchdog } from './idle-watchdog.ts';
+import { plainDelta, unescapeJson } from './plain-delta.ts';
 import { StopReason } from './stop-reason.ts';
 
 export type StreamOutcome = 'ok' | 'client_aborted' | 'upstream_error' | 'timeout' | 'shutdown';
@@ -30,6 +31,11 @@ export type StreamSummary = {
 export interface FrameFormat {
   /** `data` is the chunk's JSON exactly as the upstream sent it, for surfaces that pass it on. */
   chunk(chunk: ChatCompletionChunk, data: string): string | null;
+  /**
+   * A plain content delta, recognised without parsing it (plain-delta.ts): its content still
+   * escaped as in the JSON (a valid JSON string's inside), or null when it has none.
+   */
+  content(escaped: string | null, data: string): string | null;
   done(summary: StreamSummary): string;
   error(error: GatewayError): string;
 }
@@ -80,6 +86,8 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     error: null,
   };
   let out = '';
+  // The content relayed, escaped as in the upstream's JSON; unescaped once, at the end.
+  let escapedText = '';
   let sawDone = false;
   let ended = false;
 
@@ -87,6 +95,13 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     onEvent({ event, data }) {
       if (data === '[DONE]') {
         sawDone = true;
+        return;
+      }
+      const plain = event === 'message' ? plainDelta(data) : undefined;
+      if (plain) {
+        if (plain.content) relayedContent(plain.content);
+        const text = format.content(plain.content, data);
+        if (text) out += text;
         return;
       }
       const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
@@ -100,15 +115,17 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
       const choice = chunk.choices[0];
       if (choice?.finish_reason) summary.finishReason = choice.finish_reason;
       const content = choice?.delta?.content;
-      if (content) {
-        if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
-        summary.completionText += content;
-        summary.contentDeltas++;
-      }
+      if (content) relayedContent(JSON.stringify(content).slice(1, -1));
       const text = format.chunk(chunk, data);
       if (text) out += text;
     },
   });
+
+  const relayedContent = (escaped: string) => {
+    if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
+    escapedText += escaped;
+    summary.contentDeltas++;
+  };
 
   const end = async (
     controller: ReadableStreamDefaultController<Uint8Array> | null,
@@ -122,6 +139,7 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
     shutdownSignal.removeEventListener('abort', onShutdown);
     summary.outcome = outcome;
     summary.error = error;
+    summary.completionText = unescapeJson(escapedText);
     if (outcome !== 'ok') {
       if (!upstream.signal.aborted) upstream.abort(StopReason.failed);
       // Nothing reads the rest: let the body go (a socket, a stream) rather than wait for it.

@@ -132,6 +132,11 @@ export async function startRuntimeApi(): Promise<RuntimeApi> {
       accept(res);
     });
   });
+  // Lambda's Runtime API keeps the runtime's connections open. Node's default closes one idle for
+  // 5 s, and aws-lambda-ric reuses its kept-alive socket for the next streamed response: on a busy
+  // machine that POST can go out on a socket the server is closing, and the runtime dies of the
+  // "socket hang up". No timeout, as on Lambda.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

@@ -78,7 +78,7 @@ function prettyLine({ time, level, event, fields, color }: PrettyLine): string {
 
 /** What a log line may say about an error: its name, message and cause chain, never a stack of user data. */
 export function describeError(error: unknown): LogFields {
-  if (!(error instanceof Error)) return { error: String(error) };
+  if (!(error instanceof Error)) return { error: describeValue(error) };
   const cause = error.cause instanceof Error ? describeError(error.cause) : undefined;
   // The SDK's errors carry the upstream's x-request-id: what its support asks for.
   const requestId = (error as { requestID?: unknown }).requestID;
@@ -87,4 +87,12 @@ export function describeError(error: unknown): LogFields {
     ...(cause ? { cause: cause.error } : {}),
     ...(typeof requestId === 'string' && requestId ? { upstream_request_id: requestId } : {}),
   };
+}
+
+/** A thrown or reported non-Error, such as the error object an upstream sends inside its stream. */
+function describeValue(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  const { type, message } = value as { type?: unknown; message?: unknown };
+  if (typeof message === 'string') return typeof type === 'string' ? `${type}: ${message}` : message;
+  return JSON.stringify(value);
 }

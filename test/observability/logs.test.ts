@@ -109,6 +109,22 @@ describe('request logs', () => {
     expect(outcome('timeout')).toMatchObject({ status: 504, outcome: 'timeout' });
   });
 
+  it('name what an upstream reported inside its stream, as it said it', async () => {
+    const gateway = await startGateway({ bindings });
+    gateway.upstream.enqueue({ errorEvent: true, afterChunks: 2 });
+    await readSse(
+      await gateway.post('/api/completions/stream', chat(), {
+        headers: { ...bearer(ALICE), 'x-request-id': 'error-event' },
+      }),
+    );
+    const line = await waitFor(() => gateway.logs.find((entry) => entry.request_id === 'error-event'));
+    expect(line).toMatchObject({
+      outcome: 'upstream_error',
+      code: 'upstream_unavailable',
+      error: 'server_error: The server had an error while processing your request.',
+    });
+  });
+
   it('never contain a key, a prompt or a completion unless LOG_BODIES=true', async () => {
     const gateway = await startGateway({ bindings });
     await gateway.post('/api/completions', chat(PROMPT), { headers: bearer(ALICE) });

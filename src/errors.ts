@@ -73,12 +73,14 @@ export const payloadTooLarge = (limit: number) =>
     message: `Request body is larger than ${limit} bytes`,
   });
 
-export const timeoutError = (ms: number) =>
+/** Nothing from the upstream for REQUEST_TIMEOUT: no answer, or a stream gone quiet. */
+export const timeoutError = (ms: number, cause?: unknown) =>
   new GatewayError({
     status: 504,
     type: 'timeout_error',
     code: 'upstream_timeout',
     message: `The upstream model sent nothing for ${ms} ms`,
+    cause,
     origin: 'upstream',
   });
 
@@ -125,17 +127,6 @@ export const clientClosedRequest = (cause?: unknown) =>
     message: 'The client closed the request',
     cause,
     origin: 'client',
-  });
-
-/** No answer (status and headers) within REQUEST_TIMEOUT. */
-export const upstreamTimedOut = (cause?: unknown) =>
-  new GatewayError({
-    status: 504,
-    type: 'timeout_error',
-    code: 'upstream_timeout',
-    message: 'The upstream model timed out',
-    cause,
-    origin: 'upstream',
   });
 
 /**

@@ -1,9 +1,9 @@
 import {
   clientClosedRequest,
   GatewayError,
+  timeoutError,
   toGatewayError,
   UpstreamResponseError,
-  upstreamTimedOut,
   upstreamUnavailable,
 } from '../errors.ts';
 import type { ChatCompletion, ChatUpstream, Model, UpstreamCompletion } from './chat-upstream.ts';
@@ -85,7 +85,7 @@ export function createOpenAIUpstream(options: Options): ChatUpstream {
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       if (signal.aborted) throw clientClosedRequest(error);
-      if (controller.signal.reason === TIMED_OUT) throw upstreamTimedOut(error);
+      if (controller.signal.reason === TIMED_OUT) throw timeoutError(timeoutMs, error);
       throw upstreamUnavailable(error, 'connection failed');
     } finally {
       clearTimeout(timer);

@@ -82,7 +82,10 @@ describe('what an upstream failure becomes', () => {
     gateway.upstream.enqueue({ hang: 'before-headers' });
     const response = await gateway.post('/api/completions', chat());
     expect(response.status).toBe(504);
-    expect((await errorOf(response)).error.code).toBe('upstream_timeout');
+    expect((await errorOf(response)).error).toMatchObject({
+      code: 'upstream_timeout',
+      message: 'The upstream model sent nothing for 2000 ms',
+    });
   });
 
   it('a connection reset before the answer is a 502', async () => {

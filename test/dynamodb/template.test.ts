@@ -21,5 +21,6 @@ describe('serverless.yml with dynamoDbStore=off (a deploy that prefers Redis)', 
     const { Variables: variables } = fn!.Properties.Environment as { Variables: Record<string, unknown> };
     expect(variables.DYNAMODB_TABLE).toEqual({ 'Fn::If': ['SharedTable', { Ref: 'GatewayTable' }, ''] });
     expect(variables.REDIS_URL).toBe('rediss://cache.internal:6379');
-  });
+    // Packaging runs osls: seconds on an idle machine, many more on a loaded one.
+  }, 90_000);
 });

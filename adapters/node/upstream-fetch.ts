@@ -141,7 +141,8 @@ function answerOf(response: http.IncomingMessage): UpstreamAnswer {
       return Buffer.concat(chunks).toString('utf8');
     },
     // An IncomingMessage is an async iterable of its body's chunks; ending the iteration early
-    // destroys it, and with it the exchange.
-    body: () => response,
+    // destroys it, and with it the exchange. Decoded here by Node's StringDecoder (which keeps a
+    // character split across chunks whole), so the relay needs no TextDecoder of its own.
+    body: () => response.setEncoding('utf8'),
   };
 }

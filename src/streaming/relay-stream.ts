@@ -42,7 +42,7 @@ export interface FrameFormat {
 
 type RelayOptions = {
   /** The upstream's SSE bytes. */
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array | string>;
   /** Owns the upstream request: aborting it stops the upstream, with a StopReason as reason. */
   upstream: AbortController;
   /** Aborts when the server shuts down: the stream then ends with an error event. */
@@ -70,7 +70,8 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
   const { body, upstream, shutdownSignal, idleTimeoutMs, keepaliveMs, startedAt, format, prelude, onEnd } =
     options;
   const chunks = body[Symbol.asyncIterator]();
-  const decoder = new TextDecoder();
+  // Only for a body of bytes: a transport may hand over text it has decoded already.
+  let decoder: TextDecoder | undefined;
   const watchdog = idleWatchdog(idleTimeoutMs, () => upstream.abort(StopReason.timeout));
   let keepalive: ReturnType<typeof idleWatchdog> | undefined;
   const onShutdown = () => upstream.abort(StopReason.shutdown);
@@ -189,7 +190,11 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
           if (ended) return;
           watchdog.touch();
           if (done) return await finish(controller);
-          parser.feed(decoder.decode(value, { stream: true }));
+          parser.feed(
+            typeof value === 'string'
+              ? value
+              : (decoder ??= new TextDecoder()).decode(value, { stream: true }),
+          );
           if (out) {
             controller.enqueue(encoder.encode(out));
             keepalive?.touch();

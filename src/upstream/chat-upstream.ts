@@ -24,7 +24,7 @@ export type AllowedChatRequest = ChatRequest & { readonly [allowed]: true };
 export type UpstreamCompletion = { completion: ChatCompletion; body: string; requestId: string | null };
 
 /** A stream as the upstream answered it: its SSE bytes, and its `x-request-id` when it sent one. */
-export type UpstreamStream = { body: AsyncIterable<Uint8Array>; requestId: string | null };
+export type UpstreamStream = { body: AsyncIterable<Uint8Array | string>; requestId: string | null };
 
 /**
  * What the routes call. `stream` resolves once the upstream has answered with a status, so errors

@@ -15,8 +15,8 @@ export type UpstreamAnswer = {
   /** A response header by lower-case name, or null. */
   header(name: string): string | null;
   text(): Promise<string>;
-  /** The body's bytes as they arrive. */
-  body(): AsyncIterable<Uint8Array>;
+  /** The body as it arrives: bytes, or text where the transport decodes UTF-8 itself. */
+  body(): AsyncIterable<Uint8Array | string>;
 };
 
 /**

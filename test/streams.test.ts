@@ -7,6 +7,8 @@ import { startWorker } from './workers/support/start-worker.ts';
 
 const SECRET = 'x'.repeat(32);
 const gateway = await startGateway({ bindings: { STREAM_TOKEN_SECRET: SECRET } });
+// Started with the file, not inside a test: a workerd start on a loaded machine can take seconds.
+const worker = await startWorker({ vars: { STREAM_TOKEN_SECRET: SECRET } });
 
 type Link = { id: string; url: string; expires_at: number };
 const createLink = async (on: Pick<Harness, 'post'> = gateway, body: unknown = chat()) => {
@@ -103,7 +105,6 @@ describe('a link is served by any instance that shares STREAM_TOKEN_SECRET', () 
   });
 
   it('works in workerd too: made and opened there, and made on Node, opened in workerd, and back', async () => {
-    const worker = await startWorker({ vars: { STREAM_TOKEN_SECRET: SECRET } });
     const own = await createLink(worker);
     const opened = await worker.get(own.url);
     expect(opened.status).toBe(200);

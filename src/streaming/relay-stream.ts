@@ -190,11 +190,11 @@ export function relayStream(options: RelayOptions): ReadableStream<Uint8Array> {
           if (ended) return;
           watchdog.touch();
           if (done) return await finish(controller);
-          parser.feed(
-            typeof value === 'string'
-              ? value
-              : (decoder ??= new TextDecoder()).decode(value, { stream: true }),
-          );
+          if (typeof value === 'string') parser.feed(value);
+          else {
+            decoder ??= new TextDecoder();
+            parser.feed(decoder.decode(value, { stream: true }));
+          }
           if (out) {
             controller.enqueue(encoder.encode(out));
             keepalive?.touch();

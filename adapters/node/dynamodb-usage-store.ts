@@ -2,15 +2,14 @@ import { createHash } from 'node:crypto';
 import {
   type Counters,
   countersOf,
+  COUNTER_FIELDS as FIELDS,
   HOUR_MS,
+  SHARED_RETENTION_S as RETENTION_S,
   summarise,
   type UsageStore,
 } from '../../src/usage/usage-store.ts';
 import { type DynamoDbCall, type Item, num, numberOf, type Run, str, stringOf } from './dynamodb-client.ts';
 
-// Hours stay this long (as in Redis); the usage API looks back at most 31 days.
-const RETENTION_S = 35 * 24 * 3600;
-const FIELDS = ['requests', 'prompt_tokens', 'completion_tokens', 'estimated_requests'] as const;
 const NAMES = {
   '#r': 'requests',
   '#p': 'prompt_tokens',

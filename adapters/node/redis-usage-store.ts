@@ -2,14 +2,12 @@ import type { Redis } from 'ioredis';
 import {
   type Counters,
   countersOf,
+  COUNTER_FIELDS as FIELDS,
   HOUR_MS,
+  SHARED_RETENTION_S as RETENTION_S,
   summarise,
   type UsageStore,
 } from '../../src/usage/usage-store.ts';
-
-// Hours stay this long; the usage API can look back over this span.
-const RETENTION_S = 35 * 24 * 3600;
-const FIELDS = ['requests', 'prompt_tokens', 'completion_tokens', 'estimated_requests'] as const;
 
 /**
  * Usage every instance shares: one hash per hour, fields `<key>\0<model>\0<counter>`, increments

@@ -44,6 +44,17 @@ export const countersOf = (record: UsageRecord) => ({
 
 export type Counters = ReturnType<typeof countersOf>;
 
+/** The names of those counters, for stores that keep each as a field of its own. */
+export const COUNTER_FIELDS = [
+  'requests',
+  'prompt_tokens',
+  'completion_tokens',
+  'estimated_requests',
+] as const;
+
+/** How long shared stores keep an hour: the usage API looks back at most 31 days. */
+export const SHARED_RETENTION_S = 35 * 24 * 3600;
+
 /** Sums per-hour rows of (key, model, counters) into the API's totals. */
 export function summarise(
   rows: Iterable<{ keyId: string; model: string; counters: Counters }>,

@@ -6,21 +6,28 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { buildLambda, largestPackages, outputsOf, sizeOf } from '../adapters/lambda/build.ts';
+import { packagedTemplate, startDynalite, tableOf } from '../test/dynamodb/dynalite-server.ts';
 import { startFakeUpstream } from '../test/support/fake-upstream.ts';
 import { functionUrlEvent } from '../test/support/lambda-events.ts';
 import { launchLambdaFunction } from '../test/support/lambda-function.ts';
 
 /**
- * `npm run bench:lambda [-- --runs N]`: the Lambda bundle's size, and its cold start measured in
+ * `npm run bench:lambda [-- --runs N] [-- --store dynamodb]`: the Lambda bundle's size, and its cold start measured in
  * fresh processes, everything on 127.0.0.1 against the fake upstream. Two views:
  *  - bundle alone (bench/lambda-import-child.ts): import, then one request through `handler`;
  *  - under aws-lambda-ric with a local Runtime API: process spawn to the runtime's first poll
  *    (Node start, runtime, bundle import: what Lambda reports as Init Duration), then the first
  *    invocation to the end of its streamed response.
+ * With `--store dynamodb`, every function uses a table (DYNAMODB_TABLE) on dynalite, on 127.0.0.1,
+ * created from the one serverless.yml deploys: what a plain `serverless deploy` runs with.
  * Prints a Markdown block for docs/lambda.md.
  */
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '15' }, store: { type: 'string', default: 'memory' } },
+});
+if (values.store !== 'memory' && values.store !== 'dynamodb')
+  throw new Error('--store is memory or dynamodb');
 const runs = Number(values.runs);
 const CHILD = fileURLToPath(new URL('./lambda-import-child.ts', import.meta.url));
 
@@ -29,12 +36,17 @@ const { atStart, lazy } = outputsOf(metafile, file);
 const coldSize = await sizeOf(atStart);
 const lazySize = await sizeOf(lazy);
 const upstream = await startFakeUpstream();
+const table =
+  values.store === 'dynamodb'
+    ? await startDynalite(tableOf(await packagedTemplate()), { stopAfterFile: false })
+    : undefined;
 const env = {
   PATH: process.env.PATH ?? '',
   OPENAI_API_KEY: 'sk-bench',
   OPENAI_BASE_URL: upstream.baseURL,
   NODE_ENV: 'production',
   PUBLIC_ACCESS: 'on',
+  ...table?.bindings,
 };
 
 type ChildTimes = {
@@ -168,6 +180,7 @@ for (let i = 0; i < runs; i++) {
 }
 for (let i = 0; i < Math.min(runs, 5); i++) runtime.push(await underRuntime());
 await upstream.close();
+await table?.kill();
 const dependencies = await dependencyCosts();
 
 const lines = [
@@ -181,7 +194,8 @@ const lines = [
   ...packageRows(),
   '',
   `Cold start, ${runs} fresh processes each (ms; Node ${process.versions.node}, ` +
-    `load average ${load.toFixed(2)} at the start):`,
+    `load average ${load.toFixed(2)} at the start; ` +
+    `${table ? 'limits and usage in a DynamoDB table (dynalite)' : 'no shared store'}):`,
   '',
   '| measure | median | p90 | min |',
   '|---|---|---|---|',

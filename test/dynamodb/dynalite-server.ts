@@ -78,7 +78,11 @@ export type Dynalite = {
  * has no TTL API, so TimeToLiveSpecification is left out of the call (the template test checks it).
  * Stopped by its PID after the test file.
  */
-export async function startDynalite(table: Resource): Promise<Dynalite> {
+export async function startDynalite(
+  table: Resource,
+  // Outside vitest (the Lambda bench), the caller stops it with `kill`.
+  { stopAfterFile = true }: { stopAfterFile?: boolean } = {},
+): Promise<Dynalite> {
   const port = await freePort();
   const name = 'gateway-test';
   const endpoint = `http://127.0.0.1:${port}`;
@@ -133,7 +137,7 @@ export async function startDynalite(table: Resource): Promise<Dynalite> {
   };
 
   await start();
-  afterAll(() => stop('SIGTERM'));
+  if (stopAfterFile) afterAll(() => stop('SIGTERM'));
   return {
     endpoint,
     table: name,

@@ -2,13 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { type DynamoDbCall, dynamoDbClient } from '../../adapters/node/dynamodb-client.ts';
 import { loadConfig } from '../../src/config.ts';
+import { freePort, stopProcess } from '../support/server-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DYNALITE = join(dirname(createRequire(import.meta.url).resolve('dynalite/package.json')), 'cli.js');
@@ -130,10 +130,7 @@ export async function startDynalite(
   const stop = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
-    if (!running?.pid || running.exitCode !== null) return;
-    const exited = once(running, 'exit');
-    process.kill(running.pid, signal);
-    await exited;
+    await stopProcess(running, signal);
   };
 
   await start();
@@ -149,14 +146,6 @@ export async function startDynalite(
     kill: () => stop('SIGKILL'),
     restart: start,
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Polls `check` until it holds; the bound only decides how long a broken test takes to fail. */

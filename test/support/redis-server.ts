@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
+import { freePort, stopProcess } from './server-process.ts';
 
 export type RedisServer = {
   url: string;
@@ -54,10 +55,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const stop = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
-    if (!running?.pid || running.exitCode !== null) return;
-    const exited = once(running, 'exit');
-    process.kill(running.pid, signal);
-    await exited;
+    await stopProcess(running, signal);
   };
 
   const signal = (name: NodeJS.Signals) => {
@@ -91,14 +89,6 @@ export async function startRedisServer(): Promise<RedisServer> {
     resume: () => signal('SIGCONT'),
     answers: () => ping(port),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** One PING over a fresh connection: true on PONG, false on a refusal, a close or 500 ms of silence. */

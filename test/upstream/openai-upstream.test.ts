@@ -4,7 +4,9 @@ import { chat } from '../support/start-gateway.ts';
 import { createUpstreamTestApp } from '../support/test-app.ts';
 
 // The gateway's own OpenAI client, seen from the upstream's side: what it sends, and what each
-// kind of answer becomes. (The official SDK against the gateway is test/v1.test.ts.)
+// kind of answer becomes. Through app.request(), so over `fetchTransport` (the runtime's fetch, as
+// on Workers); test/completions.test.ts holds the same mapping over the Node adapter's node:http
+// transport, and test/v1.test.ts the official SDK against the gateway.
 const gateway = await createUpstreamTestApp({
   bindings: {
     OPENAI_API_KEY: 'sk-test-upstream-key',

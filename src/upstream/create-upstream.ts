@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatUpstream } from './chat-upstream.ts';
 import { createMockUpstream } from './mock-upstream.ts';
+import { createOpenAIClient } from './openai-client.ts';
 import { createOpenAIUpstream } from './openai-upstream.ts';
 import { fetchTransport, type UpstreamTransport } from './transport.ts';
 
@@ -14,14 +15,16 @@ export const upstreamMode = (config: Pick<Config, 'OPENAI_API_KEY'>) =>
 /** Picks the upstream once per configuration: the real one with a key, the mock model without. */
 export function createUpstream({ config, log, transport }: Options): ChatUpstream {
   if (config.OPENAI_API_KEY) {
-    return createOpenAIUpstream({
-      baseURL: config.OPENAI_BASE_URL,
-      apiKey: config.OPENAI_API_KEY,
-      organization: config.OPENAI_ORG_ID,
-      project: config.OPENAI_PROJECT_ID,
-      timeoutMs: config.REQUEST_TIMEOUT,
-      transport: transport ?? fetchTransport(),
-    });
+    return createOpenAIUpstream(
+      createOpenAIClient({
+        baseURL: config.OPENAI_BASE_URL,
+        apiKey: config.OPENAI_API_KEY,
+        organization: config.OPENAI_ORG_ID,
+        project: config.OPENAI_PROJECT_ID,
+        timeoutMs: config.REQUEST_TIMEOUT,
+        transport: transport ?? fetchTransport(),
+      }),
+    );
   }
   log.warn('mock_mode', {
     message:

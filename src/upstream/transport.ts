@@ -1,7 +1,7 @@
 /** One HTTP exchange with the upstream, as the OpenAI client makes it. */
 export type UpstreamRequest = {
   url: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Lower-case names. */
   headers: Record<string, string>;
   body: string | undefined;

@@ -2,6 +2,7 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
+import { memoryCooldownStore } from '../../src/stores/memory-cooldown-store.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
 import {
   conditionFailed,
@@ -35,6 +36,7 @@ export function dynamoDbStores(config: Config, log: Logger): Stores {
     requests: requestStore(call, run, config.RATE_LIMIT_WINDOW_MS),
     tokens: tokenStore(call, run, config.TOKEN_LIMIT_WINDOW_MS),
     usage: dynamoDbUsageStore(call, run),
+    cooldowns: memoryCooldownStore(),
     async close() {
       run.closing = true;
     },

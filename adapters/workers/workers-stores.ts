@@ -3,6 +3,7 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
+import { memoryCooldownStore } from '../../src/stores/memory-cooldown-store.ts';
 import { type Stores, StoreUnavailableError } from '../../src/stores/stores.ts';
 import { summarise } from '../../src/usage/usage-store.ts';
 // A type only: this file loads without workerd's `cloudflare:workers`, so Node tests can run it.
@@ -52,6 +53,7 @@ export function workersStores(namespace: CountersNamespace): (config: Config, lo
         charge: (clientKey, tokens) =>
           call(clientKey, (counters) => counters.chargeTokens(clientKey, tokens, windowMs)),
       },
+      cooldowns: memoryCooldownStore(),
       usage: {
         record: (record) => call(USAGE_OBJECT, (counters) => counters.recordUsage(record)),
         totals: async (from, to) =>

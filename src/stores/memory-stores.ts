@@ -2,6 +2,7 @@ import { MemoryStore } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import { memoryUsageStore } from '../usage/usage-store.ts';
+import { memoryCooldownStore } from './memory-cooldown-store.ts';
 import type { Stores, TokenStore, TokenWindow } from './stores.ts';
 
 /**
@@ -15,6 +16,7 @@ export function memoryStores(config: Pick<Config, 'TOKEN_LIMIT_WINDOW_MS'>): Sto
     requests,
     tokens: memoryTokenStore(config.TOKEN_LIMIT_WINDOW_MS),
     usage: memoryUsageStore(),
+    cooldowns: memoryCooldownStore(),
     async close() {
       requests.shutdown();
     },

@@ -2,7 +2,6 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
-import { memoryCooldownStore } from '../../src/stores/memory-cooldown-store.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
 import {
   conditionFailed,
@@ -14,6 +13,7 @@ import {
   type Run,
   str,
 } from './dynamodb-client.ts';
+import { dynamoDbCooldownStore } from './dynamodb-cooldown-store.ts';
 import { dynamoDbUsageStore } from './dynamodb-usage-store.ts';
 
 // stores.ts names the kinds it knew of before DynamoDB; the access log and tests read this one.
@@ -23,8 +23,8 @@ const KIND: Stores['kind'] = 'dynamodb';
 const PROBE_MS = 1_000;
 
 /**
- * Limits and usage shared by every instance through one DynamoDB table (DYNAMODB_TABLE), for Node
- * and Lambda. Single-table design, the key schema and the TTL attribute are in docs/lambda.md
+ * Limits, usage and upstream cooldowns shared by every instance through one DynamoDB table
+ * (DYNAMODB_TABLE), for Node and Lambda. Single-table design, the key schema and the TTL attribute are in docs/lambda.md
  * ("Shared store"): every item has a string `pk` and `sk`, and `expiresAt` (epoch seconds) for
  * DynamoDB's TTL to delete it; items past it are ignored before TTL gets to them, which can take days.
  */
@@ -36,7 +36,7 @@ export function dynamoDbStores(config: Config, log: Logger): Stores {
     requests: requestStore(call, run, config.RATE_LIMIT_WINDOW_MS),
     tokens: tokenStore(call, run, config.TOKEN_LIMIT_WINDOW_MS),
     usage: dynamoDbUsageStore(call, run),
-    cooldowns: memoryCooldownStore(),
+    cooldowns: dynamoDbCooldownStore(call, run),
     async close() {
       run.closing = true;
     },

@@ -3,13 +3,14 @@ import { Redis } from 'ioredis';
 import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
-import { memoryCooldownStore } from '../../src/stores/memory-cooldown-store.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
+import { redisCooldownStore } from './redis-cooldown-store.ts';
 import { redisUsageStore } from './redis-usage-store.ts';
 
 /**
- * Limits and usage shared by every instance through one Redis. Node and Lambda only (ioredis opens
- * TCP sockets), so it lives beside their adapters and the Workers bundle never contains it.
+ * Limits, usage and upstream cooldowns shared by every instance through one Redis. Node and Lambda
+ * only (ioredis opens TCP sockets), so it lives beside their adapters and the Workers bundle never
+ * contains it.
  */
 export function redisStores(config: Config, log: Logger): Stores {
   const redis = new Redis(config.REDIS_URL ?? '', {
@@ -28,7 +29,7 @@ export function redisStores(config: Config, log: Logger): Stores {
     requests: guardedRequestStore(new RedisStore<AppEnv>({ client: scriptClient(redis), prefix }), run),
     tokens: redisTokenStore(redis, run, `${prefix}tokens:`, config.TOKEN_LIMIT_WINDOW_MS),
     usage: redisUsageStore(redis, run, `${prefix}usage:`),
-    cooldowns: memoryCooldownStore(),
+    cooldowns: redisCooldownStore(redis, run, prefix),
     async close() {
       run.closing = true;
       await redis.quit().catch(() => redis.disconnect());

@@ -1,4 +1,6 @@
 import { DurableObject, type DurableObjectState } from 'cloudflare:workers';
+import { HEALTHY, healthTtlMs, nextHealth } from '../../src/stores/memory-cooldown-store.ts';
+import type { CooldownRule, UpstreamHealth } from '../../src/stores/stores.ts';
 import { type Counters, countersOf, HOUR_MS, type UsageRecord } from '../../src/usage/usage-store.ts';
 
 /** A client's requests in its current window: hono-rate-limiter's count, and the time left. */
@@ -19,13 +21,17 @@ const SCHEMA = `
     requests INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, estimated_requests INTEGER NOT NULL,
     PRIMARY KEY (hour, key_id, model));
+  CREATE TABLE IF NOT EXISTS cooldowns (
+    name TEXT PRIMARY KEY, failures INTEGER NOT NULL, cool_until INTEGER NOT NULL, live_until INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS probes (name TEXT PRIMARY KEY, claimed_until INTEGER NOT NULL);
 `;
 
 /**
  * The counters every isolate shares (docs/workers.md, "Shared state"). One object per client key
  * holds that client's request window and token window; one object named `usage` holds usage per
- * hour, key and model. Each method runs alone on its object and its SQL is synchronous, so a
- * read-modify-write is atomic without a transaction: the same guarantee Redis's scripts give.
+ * hour, key and model; one named `cooldowns` holds every upstream's cooldown. Each method runs
+ * alone on its object and its SQL is synchronous, so a read-modify-write is atomic without a
+ * transaction: the same guarantee Redis's scripts give.
  */
 export class GatewayCounters extends DurableObject {
   /** The alarm this instance last set; 0 after a restart, so the first write sets it again. */
@@ -144,18 +150,81 @@ export class GatewayCounters extends DurableObject {
     return rows.map(({ key_id, model, ...counters }) => ({ keyId: key_id, model, counters }));
   }
 
+  /** The named upstreams' live records: healthy ones have none (src/stores/memory-cooldown-store.ts). */
+  cooldownHealth(names: string[]): [string, UpstreamHealth][] {
+    const wanted = new Set(names);
+    return this.#sql<{ name: string; failures: number; cool_until: number }>(
+      'SELECT name, failures, cool_until FROM cooldowns WHERE live_until > ?',
+      Date.now(),
+    )
+      .toArray()
+      .filter((row) => wanted.has(row.name))
+      .map((row) => [row.name, { failures: row.failures, coolUntil: row.cool_until }]);
+  }
+
+  /** nextHealth on the live record, or on a healthy one; a failure releases any probe claim. */
+  async cooldownFailed(name: string, rule: CooldownRule): Promise<UpstreamHealth> {
+    const now = Date.now();
+    const [row] = this.#sql<{ failures: number; cool_until: number }>(
+      'SELECT failures, cool_until FROM cooldowns WHERE name = ? AND live_until > ?',
+      name,
+      now,
+    ).toArray();
+    const health = nextHealth(
+      row ? { failures: row.failures, coolUntil: row.cool_until } : HEALTHY,
+      rule,
+      now,
+    );
+    const liveUntil = now + healthTtlMs(health, rule, now);
+    this.#sql(
+      'INSERT OR REPLACE INTO cooldowns VALUES (?, ?, ?, ?)',
+      name,
+      health.failures,
+      health.coolUntil,
+      liveUntil,
+    );
+    this.#sql('DELETE FROM probes WHERE name = ?', name);
+    await this.#expireAt(liveUntil);
+    return health;
+  }
+
+  cooldownSucceeded(name: string): void {
+    this.#sql('DELETE FROM cooldowns WHERE name = ?', name);
+    this.#sql('DELETE FROM probes WHERE name = ?', name);
+  }
+
+  /** True for exactly one caller per `ttlMs`: the upsert changes a row only once the last claim ended. */
+  async claimCooldownProbe(name: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const claimed = this.#sql(
+      `INSERT INTO probes VALUES (?1, ?2 + ?3)
+       ON CONFLICT (name) DO UPDATE SET claimed_until = ?2 + ?3 WHERE claimed_until <= ?2
+       RETURNING claimed_until`,
+      name,
+      now,
+      ttlMs,
+    ).toArray();
+    if (!claimed.length) return false;
+    await this.#expireAt(now + ttlMs);
+    return true;
+  }
+
   /**
-   * Windows that ended are deleted, as Redis expires their keys. An object left with nothing live
-   * (a client that stopped calling) deletes all its storage, so one object per client address
-   * does not keep storage, or its bill, forever.
+   * Windows, cooldowns and probe claims that ended are deleted, as Redis expires their keys. An
+   * object left with nothing live (a client that stopped calling) deletes all its storage, so one
+   * object per client address does not keep storage, or its bill, forever.
    */
   async alarm(): Promise<void> {
     const now = Date.now();
     this.#sql('DELETE FROM hits WHERE reset_at <= ?', now);
     this.#sql('DELETE FROM tokens WHERE ends_at <= ?', now);
+    this.#sql('DELETE FROM cooldowns WHERE live_until <= ?', now);
+    this.#sql('DELETE FROM probes WHERE claimed_until <= ?', now);
     const { next, usage } = this.#sql<{ next: number | null; usage: number }>(
-      `SELECT (SELECT max(t) FROM (SELECT reset_at AS t FROM hits UNION ALL SELECT ends_at FROM tokens))
-                AS next, (SELECT count(*) FROM usage) AS usage`,
+      `SELECT (SELECT max(t) FROM (
+                SELECT reset_at AS t FROM hits UNION ALL SELECT ends_at FROM tokens
+                UNION ALL SELECT live_until FROM cooldowns UNION ALL SELECT claimed_until FROM probes))
+              AS next, (SELECT count(*) FROM usage) AS usage`,
     ).one();
     this.#alarmAt = 0;
     if (next !== null) await this.#expireAt(next);

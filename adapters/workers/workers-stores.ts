@@ -3,7 +3,6 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
-import { memoryCooldownStore } from '../../src/stores/memory-cooldown-store.ts';
 import { type Stores, StoreUnavailableError } from '../../src/stores/stores.ts';
 import { summarise } from '../../src/usage/usage-store.ts';
 // A type only: this file loads without workerd's `cloudflare:workers`, so Node tests can run it.
@@ -14,14 +13,16 @@ type Counters = DurableObjectStub<GatewayCounters>;
 
 const KIND: Stores['kind'] = 'durable-object';
 
-/** Where usage for the whole deployment is counted; every other object is one client's. */
+/** Where usage for the whole deployment is counted. */
 const USAGE_OBJECT = 'usage';
+/** Where every upstream's cooldown is kept. No client's object (`key:<id>`, `ip:<address>`) has either name. */
+const COOLDOWN_OBJECT = 'cooldowns';
 
 /**
- * Limits and usage shared by every isolate through the GatewayCounters Durable Object: one object
- * per client key (its request and token windows), one for usage. Any failure to reach an object,
- * or an answer slower than REDIS_TIMEOUT_MS, becomes a StoreUnavailableError, so
- * REDIS_FAILURE_POLICY applies exactly as it does to Redis.
+ * Limits, usage and upstream cooldowns shared by every isolate through the GatewayCounters Durable
+ * Object: one object per client key (its request and token windows), one for usage, one for
+ * cooldowns. Any failure to reach an object, or an answer slower than REDIS_TIMEOUT_MS, becomes a
+ * StoreUnavailableError, so REDIS_FAILURE_POLICY applies exactly as it does to Redis.
  */
 export function workersStores(namespace: CountersNamespace): (config: Config, log: Logger) => Stores {
   return (config: Config, log: Logger): Stores => {
@@ -53,7 +54,16 @@ export function workersStores(namespace: CountersNamespace): (config: Config, lo
         charge: (clientKey, tokens) =>
           call(clientKey, (counters) => counters.chargeTokens(clientKey, tokens, windowMs)),
       },
-      cooldowns: memoryCooldownStore(),
+      cooldowns: {
+        health: async (names) =>
+          new Map(
+            names.length ? await call(COOLDOWN_OBJECT, (counters) => counters.cooldownHealth(names)) : [],
+          ),
+        failed: (name, rule) => call(COOLDOWN_OBJECT, (counters) => counters.cooldownFailed(name, rule)),
+        succeeded: (name) => call(COOLDOWN_OBJECT, (counters) => counters.cooldownSucceeded(name)),
+        claimProbe: (name, ttlMs) =>
+          call(COOLDOWN_OBJECT, (counters) => counters.claimCooldownProbe(name, ttlMs)),
+      },
       usage: {
         record: (record) => call(USAGE_OBJECT, (counters) => counters.recordUsage(record)),
         totals: async (from, to) =>

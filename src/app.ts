@@ -71,7 +71,13 @@ export function createApp(deps: AppDeps) {
     warnOpen(config, log);
   }
   const metrics = createGatewayMetrics();
-  const upstream = createUpstream({ config, log, transport: deps.upstreamTransport });
+  const upstream = createUpstream({
+    config,
+    log,
+    transport: deps.upstreamTransport,
+    cooldowns: stores.cooldowns,
+    metrics: metrics.pool,
+  });
   const streamTokens = createStreamTokens({
     secret: streamTokenSecret(config, log),
     ttlSeconds: config.STREAM_TOKEN_TTL_SECONDS,
@@ -104,7 +110,10 @@ export function createApp(deps: AppDeps) {
   // Public: health for load balancers, the playground page (a browser loads it before it has a key
   // to send), and the operator's endpoints, which check ADMIN_API_KEY themselves. Registered before
   // the key check: Hono runs handlers in the order they were added, and these answer without next().
-  app.route('/api/health', healthRoute({ mode: upstream.mode, bootedAt: Date.now() }));
+  app.route(
+    '/api/health',
+    healthRoute({ mode: upstream.mode, upstreams: upstream.names, bootedAt: Date.now() }),
+  );
   app.route('/', playgroundRoute({ enabled: playgroundEnabled(config) }));
   app.route('/', adminRoutes({ adminKey: config.ADMIN_API_KEY, usage: stores.usage, metrics }));
 

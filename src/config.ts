@@ -1,4 +1,5 @@
 import { clientKeyList } from './client-keys.ts';
+import { UpstreamEntries, type UpstreamSpec, upstreamList } from './upstream/upstream-list.ts';
 import * as z from './zod-mini.ts';
 
 /** What every runtime hands the app: string variables (the Node or Lambda environment, Workers vars and secrets). */
@@ -61,6 +62,17 @@ const ConfigFields = z.object({
   // The names OpenAI's own SDKs read: sent as OpenAI-Organization and OpenAI-Project.
   OPENAI_ORG_ID: optionalString,
   OPENAI_PROJECT_ID: optionalString,
+  // Several upstreams, in order of preference, with retries and fallback (README: Several upstreams).
+  UPSTREAMS: UpstreamEntries,
+  // Attempts per request in all, and on one upstream before the next; waiting between attempts
+  // (backoff, a 429's Retry-After) is bounded in all by UPSTREAM_RETRY_WAIT_MS.
+  UPSTREAM_MAX_ATTEMPTS: count(4),
+  UPSTREAM_ATTEMPTS_EACH: count(2),
+  UPSTREAM_BACKOFF_MS: milliseconds(200),
+  UPSTREAM_RETRY_WAIT_MS: countOrOff(4_000),
+  // Failures in a row that make an upstream sit out UPSTREAM_COOLDOWN_MS (with an alternative to use).
+  UPSTREAM_COOLDOWN_FAILURES: count(3),
+  UPSTREAM_COOLDOWN_MS: milliseconds(30_000),
   DEFAULT_MODEL: orDefault(z.string().check(z.trim(), z.minLength(1)), 'gpt-4o-mini'),
   REQUEST_TIMEOUT: milliseconds(30_000),
   SSE_KEEPALIVE_MS: countOrOff(15_000),
@@ -163,7 +175,10 @@ export const Config = ConfigFields.check(
     }
   }),
 );
-export type Config = z.infer<typeof Config>;
+export type Config = z.infer<typeof Config> & {
+  /** What UPSTREAMS or the OPENAI_API_KEY shorthand lists, keys resolved; empty: the mock model. */
+  upstreams: UpstreamSpec[];
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -179,14 +194,20 @@ export function loadConfig(bindings: Bindings): Config {
   const cached = parsed.get(bindings);
   if (cached) return cached;
   const result = Config.safeParse(bindings);
-  if (!result.success) {
-    const problems = result.error.issues.map(
-      (issue) => `${issue.path.join('.')}: ${issue.message} (${shown(bindings, issue.path)})`,
-    );
+  const problems = result.success
+    ? []
+    : result.error.issues.map(
+        (issue) => `${issue.path.join('.')}: ${issue.message} (${shown(bindings, issue.path)})`,
+      );
+  // Keys sit in the bindings UPSTREAMS names, which the schema does not see.
+  const list = result.success ? upstreamList(result.data, (name) => bindings[name]) : undefined;
+  problems.push(...(list?.problems ?? []));
+  if (!result.success || !list || problems.length) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  parsed.set(bindings, result.data);
-  return result.data;
+  const config = { ...result.data, upstreams: list.upstreams };
+  parsed.set(bindings, config);
+  return config;
 }
 
 // REDIS_URL may carry a password; TOKEN_LIMIT_* and MAX_TOKENS_* are plain numbers.
@@ -194,6 +215,8 @@ const SECRET_NAME = /KEY|SECRET|PASSWORD|REDIS_URL|TOKEN(?!S?_(LIMIT|CAP|RULE))/
 
 function shown(bindings: Bindings, path: PropertyKey[]): string {
   const key = path[0];
+  // The path names the entry; the JSON may hold a key pasted by mistake.
+  if (key === 'UPSTREAMS' && bindings.UPSTREAMS) return 'got [not shown]';
   const value = typeof key === 'string' ? bindings[key] : undefined;
   if (value === undefined || value === '') return 'not set';
   return `got ${typeof key === 'string' && SECRET_NAME.test(key) ? '[redacted]' : JSON.stringify(value)}`;

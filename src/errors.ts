@@ -111,6 +111,15 @@ export const upstreamUnavailable = (cause: unknown, detail: string) =>
     origin: 'upstream',
   });
 
+/** Why a stream failed before it committed (stream-commit.ts): the cause of its 502. */
+export class UpstreamStreamError extends Error {
+  override name = 'UpstreamStreamError';
+}
+
+/** A stream that failed before its first content: retried or passed on as a 502 (upstream-pool.ts). */
+export const streamFailedBeforeContent = (detail: string, cause?: unknown) =>
+  upstreamUnavailable(new UpstreamStreamError(detail, { cause }), detail);
+
 /** Inside a stream, anything not already classified is the upstream breaking off, not our bug. */
 export const upstreamStreamFailed = (error: GatewayError) =>
   error.status === 500 ? upstreamUnavailable(error.cause, 'the stream broke off') : error;

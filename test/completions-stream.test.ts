@@ -130,8 +130,10 @@ describe.each(runtimes)('POST /api/completions/stream on %s', async (_name, star
   ])(
     'maps an upstream %s %i to a %i JSON error, Retry-After only on a 429',
     async (path, upstreamStatus, status, type, retryAfter) => {
-      // Every row's upstream sends Retry-After: only a 429 passes it on.
-      gateway.upstream.enqueue({ status: upstreamStatus, headers: { 'retry-after': '7' } });
+      // Every row's upstream sends Retry-After: only a 429 passes it on. A 5xx is tried twice
+      // (UPSTREAM_ATTEMPTS_EACH); a 429 waits Retry-After only within UPSTREAM_RETRY_WAIT_MS.
+      const failing = { status: upstreamStatus, headers: { 'retry-after': '7' } };
+      gateway.upstream.enqueue(...(upstreamStatus >= 500 ? [failing, failing] : [failing]));
       const response = await gateway.post(path, chat());
       expect(response.status).toBe(status);
       expect(response.headers.get('content-type')).toContain('application/json');
@@ -143,7 +145,7 @@ describe.each(runtimes)('POST /api/completions/stream on %s', async (_name, star
   );
 
   it('answers 504 JSON when the upstream sends no headers within REQUEST_TIMEOUT', async () => {
-    timeouts.upstream.enqueue({ hang: 'before-headers' });
+    timeouts.upstream.enqueue({ hang: 'before-headers' }, { hang: 'before-headers' });
     const response = await timeouts.post('/api/completions/stream', chat());
     expect(response.status).toBe(504);
     expect((await response.json()).error).toMatchObject({ type: 'timeout_error', code: 'upstream_timeout' });

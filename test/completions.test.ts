@@ -171,9 +171,14 @@ describe('upstream failures', () => {
     [502, 502, 'The upstream model service failed: status 502'],
     [503, 502, 'The upstream model service failed: status 503'],
   ])('maps an upstream %i to %i with a safe message', async (upstreamStatus, status, message) => {
-    gateway.upstream.enqueue({ status: upstreamStatus });
+    // A 5xx is tried UPSTREAM_ATTEMPTS_EACH (2) times on the one upstream; the client's own errors
+    // and a wrong upstream key are not retried there.
+    const attempts = upstreamStatus >= 500 ? 2 : 1;
+    gateway.upstream.enqueue(...Array.from({ length: attempts }, () => ({ status: upstreamStatus })));
+    const before = gateway.upstream.requests.length;
     const response = await gateway.post('/api/completions', chat());
     expect(response.status).toBe(status);
+    expect(gateway.upstream.requests.length - before).toBe(attempts);
     const { error } = await errorOf(response);
     expect(error.message).toBe(message);
     expect(JSON.stringify(error)).not.toContain('sk-test-upstream-key');
@@ -229,25 +234,36 @@ describe('upstream failures', () => {
   });
 
   it('logs the cause of a 5xx once and never shows it to the client', async () => {
-    gateway.upstream.enqueue({ status: 500, errorMessage: 'secret internal detail' });
+    const failing = { status: 500, errorMessage: 'secret internal detail' };
+    gateway.upstream.enqueue(failing, failing);
     const response = await gateway.post('/api/completions', chat(), {
       headers: { 'x-request-id': 'fail-500' },
     });
     expect(JSON.stringify(await response.json())).not.toContain('secret internal detail');
-    const lines = gateway.logs.filter((line) => line.request_id === 'fail-500');
+    const lines = gateway.logs.filter((line) => line.request_id === 'fail-500' && line.event === 'request');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 'error',
       status: 502,
       outcome: 'upstream_error',
       code: 'upstream_unavailable',
+      upstream_attempts: ['default:status_500', 'default:status_500'],
     });
     expect(String(lines[0]?.cause ?? lines[0]?.error)).toContain('500');
+    // Each failed attempt has its own line, at warn: the request's line is the one error.
+    const attempts = gateway.logs.filter(
+      (line) => line.request_id === 'fail-500' && line.event === 'upstream_attempt_failed',
+    );
+    expect(attempts.map((line) => [line.level, line.upstream, line.kind])).toEqual([
+      ['warn', 'default', 'status_500'],
+      ['warn', 'default', 'status_500'],
+    ]);
   });
 
   it('is parsed by the official SDK as its own typed errors', async () => {
     const client = new OpenAI({ apiKey: 'unused', baseURL: `${gateway.url}/api`, maxRetries: 0 });
-    gateway.upstream.enqueue({ status: 429 });
+    // Without Retry-After the gateway retries a 429 once itself; this one stands.
+    gateway.upstream.enqueue({ status: 429 }, { status: 429 });
     const error = await client.post('/completions', { body: chat() }).catch((caught: unknown) => caught);
     if (!(error instanceof OpenAI.RateLimitError)) throw error;
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);

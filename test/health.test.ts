@@ -14,6 +14,7 @@ it('reports status, version, uptime and mode without calling the upstream', asyn
     status: 'ok',
     version: pkg.version,
     mode: 'upstream',
+    upstreams: ['default'],
     uptime_seconds: expect.any(Number),
   });
   // Whole seconds since the app was built, a moment ago.

@@ -128,22 +128,32 @@ describe('the official openai SDK against /v1', () => {
     );
   });
 
-  it('raises RateLimitError for a 429, and the SDK’s own retry then succeeds', async () => {
-    gateway.upstream.enqueue({ status: 429, headers: { 'retry-after-ms': '10', 'retry-after': '0' } });
+  it('answers a passing 429 itself, by retrying after Retry-After: the SDK sees one success', async () => {
+    gateway.upstream.enqueue({ status: 429, headers: { 'retry-after': '0' } });
+    const before = gateway.upstream.requests.length;
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_REPLY);
+    expect(gateway.upstream.requests.length - before).toBe(2);
+  });
+
+  it('raises RateLimitError for a 429 that stands after the gateway’s attempts, and the SDK’s own retry then succeeds', async () => {
+    // UPSTREAM_ATTEMPTS_EACH (2) on the one upstream, then the SDK's retry.
+    const limited = { status: 429, headers: { 'retry-after-ms': '10', 'retry-after': '0' } };
+    gateway.upstream.enqueue(limited, limited);
     const before = gateway.upstream.requests.length;
     const retrying = new OpenAI({ apiKey: 'k', baseURL: `${gateway.url}/v1`, maxRetries: 1 });
     const completion = await retrying.chat.completions.create({ model: 'gpt-4o-mini', messages });
     expect(completion.choices[0]?.message.content).toBe(DEFAULT_REPLY);
-    expect(gateway.upstream.requests.length - before).toBe(2);
+    expect(gateway.upstream.requests.length - before).toBe(3);
 
-    gateway.upstream.enqueue({ status: 429 });
+    gateway.upstream.enqueue({ status: 429 }, { status: 429 });
     await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toBeInstanceOf(
       OpenAI.RateLimitError,
     );
   });
 
-  it('raises InternalServerError for an upstream 5xx', async () => {
-    gateway.upstream.enqueue({ status: 503 });
+  it('raises InternalServerError for an upstream 5xx that stands after the gateway’s attempts', async () => {
+    gateway.upstream.enqueue({ status: 503 }, { status: 503 });
     const error = await client.chat.completions
       .create({ model: 'gpt-4o-mini', messages })
       .catch((caught: unknown) => caught);

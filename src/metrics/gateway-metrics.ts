@@ -44,6 +44,14 @@ export function createGatewayMetrics() {
     'gateway_upstream_errors_total',
     'Upstream failures by kind (timeout, status, connection, stream).',
   );
+  const attempts = registry.counter(
+    'gateway_upstream_attempts_total',
+    'Attempts on each upstream, by outcome (ok, or the failure kind: connection, timeout, stream, rate_limited, auth, status_N).',
+  );
+  const cooldowns = registry.counter(
+    'gateway_upstream_cooldowns_total',
+    'Cooldowns this instance started, by upstream.',
+  );
   const rejected = registry.counter(
     'gateway_rejections_total',
     'Requests refused by the gateway itself, by reason code.',
@@ -51,6 +59,10 @@ export function createGatewayMetrics() {
 
   return {
     activeStreams,
+    pool: {
+      attempt: (upstream: string, outcome: string) => attempts.inc({ upstream, outcome }),
+      cooldown: (upstream: string) => cooldowns.inc({ upstream }),
+    },
     render: () => registry.render(),
     observe(facts: RequestFacts) {
       const { route, method, status } = facts;

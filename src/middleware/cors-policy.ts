@@ -24,6 +24,7 @@ export function corsPolicy({ origins }: { origins: string[] }): MiddlewareHandle
       'X-RateLimit-Limit-Tokens',
       'X-RateLimit-Remaining-Tokens',
       'X-RateLimit-Reset-Tokens',
+      'X-Gateway-Upstream',
     ],
     maxAge: 600,
   });

@@ -10,10 +10,12 @@ import { SSE_HEADERS } from '../streaming/sse-frames.ts';
 import { StopReason } from '../streaming/stop-reason.ts';
 import type {
   AllowedChatRequest,
+  CallContext,
   ChatRequest,
   ChatUpstream,
   UpstreamCompletion,
 } from '../upstream/chat-upstream.ts';
+import type { Attempt } from '../upstream/upstream-pool.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
 
 type Options = {
@@ -28,6 +30,9 @@ type Options = {
 
 const never = new AbortController().signal;
 
+/** Names the upstream that answered (UPSTREAMS' `name`). */
+export const UPSTREAM_HEADER = 'x-gateway-upstream';
+
 /**
  * What every completion route does once it has a request: call the upstream, settle the usage
  * ledger, and answer (JSON), or relay the stream in a surface's frame format (SSE).
@@ -40,13 +45,37 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
     request,
   });
 
+  /**
+   * One upstream call with its attempts noted: the access-log line names the upstream that
+   * answered, and every attempt when there was more than one or none succeeded; the response
+   * says which upstream answered.
+   */
+  const traced = async <T extends { upstream: string }>(
+    c: Context<AppEnv>,
+    run: (call: CallContext) => Promise<T>,
+    signal: AbortSignal = c.req.raw.signal,
+  ): Promise<T> => {
+    const attempts: Attempt[] = [];
+    let answer: T | undefined;
+    try {
+      answer = await run({ signal, requestId: c.get('requestId'), attempts });
+      c.header(UPSTREAM_HEADER, answer.upstream);
+      return answer;
+    } finally {
+      const fields = c.get('logFields');
+      if (answer) fields.upstream = answer.upstream;
+      if (attempts.length > 1 || (!answer && attempts.length))
+        fields.upstream_attempts = attempts.map(({ upstream, outcome }) => `${upstream}:${outcome}`);
+    }
+  };
+
   return {
     async complete(c: Context<AppEnv>, request: AllowedChatRequest): Promise<UpstreamCompletion> {
-      const answer = await upstream.complete(request, c.req.raw.signal);
+      const answer = await traced(c, (call) => upstream.complete(request, call));
       const { completion } = answer;
       const fields = await settle({
         ...completionOf(c, request),
-        model: completion.model || request.model,
+        model: completion.model || answer.model || request.model,
         usage: completion.usage ?? null,
         completionText: completion.choices[0]?.message.content ?? '',
         contentDeltas: 0,
@@ -72,7 +101,8 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
       else
         clientSignal.addEventListener('abort', () => controller.abort(StopReason.clientGone), { once: true });
 
-      const { body, requestId } = await upstream.stream(request, controller.signal);
+      const answer = await traced(c, (call) => upstream.stream(request, call), controller.signal);
+      const { body, requestId } = answer;
       c.set('logAtStreamEnd', true);
       metrics.activeStreams.inc();
       const relay = relayStream({
@@ -98,7 +128,7 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
           // the ledger still accounts it, estimating from the prompt and the text actually relayed.
           const fields = await settle({
             ...completionOf(c, request),
-            model: request.model,
+            model: answer.model ?? request.model,
             usage,
             completionText,
             contentDeltas,

@@ -37,7 +37,11 @@ export function v1Route({ chatRequest, completions, upstream, allowedModels }: O
       return c.body(answer, 200, { 'Content-Type': 'application/json' });
     })
     .get('/models', async (c) => {
-      const models = await upstream.models(c.req.raw.signal);
+      const models = await upstream.models({
+        signal: c.req.raw.signal,
+        requestId: c.get('requestId'),
+        attempts: [],
+      });
       const data = allowedModels.length ? models.filter((model) => allowedModels.includes(model.id)) : models;
       return c.json({ object: 'list', data });
     })

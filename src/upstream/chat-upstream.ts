@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type { Attempt } from './upstream-pool.ts';
 
 export type ChatCompletion = OpenAI.ChatCompletion;
 export type ChatCompletionChunk = OpenAI.ChatCompletionChunk;
@@ -23,18 +24,37 @@ export type AllowedChatRequest = ChatRequest & { readonly [allowed]: true };
  */
 export type UpstreamCompletion = { completion: ChatCompletion; body: string; requestId: string | null };
 
-/** A stream as the upstream answered it: its SSE bytes, and its `x-request-id` when it sent one. */
+/**
+ * A stream as the upstream answered it, once it committed (its first content arrived,
+ * stream-commit.ts): its SSE bytes from the first, and its `x-request-id` when it sent one.
+ */
 export type UpstreamStream = { body: AsyncIterable<Uint8Array | string>; requestId: string | null };
 
+/** Which upstream answered, under which name for the model (aliases), after which attempts. */
+export type Answered<T> = T & { upstream: string; model: string | null };
+
+/** What one call is: the client's abort, the request's id for logs, and where attempts are noted. */
+export type CallContext = { signal: AbortSignal; requestId: string; attempts: Attempt[] };
+
 /**
- * What the routes call. `stream` resolves once the upstream has answered with a status, so errors
- * before the first byte become HTTP errors; its body yields the upstream's own SSE bytes
- * (`chat.completion.chunk` frames, the usage chunk, `[DONE]`), which the relay reads frame by frame
- * and can pass on untouched. Aborting `signal` cancels the upstream request.
+ * What the routes call. `stream` resolves once the stream committed at its first content, so
+ * every failure before that (retried first, upstream-pool.ts) becomes an HTTP error; its body
+ * yields the upstream's own SSE bytes (`chat.completion.chunk` frames, the usage chunk, `[DONE]`),
+ * which the relay reads frame by frame and can pass on untouched. Aborting the signal cancels the
+ * upstream request, and any retry.
  */
 export interface ChatUpstream {
   readonly mode: 'mock' | 'upstream';
-  complete(request: AllowedChatRequest, signal: AbortSignal): Promise<UpstreamCompletion>;
-  stream(request: AllowedChatRequest, signal: AbortSignal): Promise<UpstreamStream>;
+  /** The upstreams' names, for /api/health; never their keys. */
+  readonly names: string[];
+  complete(request: AllowedChatRequest, call: CallContext): Promise<Answered<UpstreamCompletion>>;
+  stream(request: AllowedChatRequest, call: CallContext): Promise<Answered<UpstreamStream>>;
+  models(call: CallContext): Promise<Model[]>;
+}
+
+/** One upstream's chat surface, as the pool calls it with its model name for the request. */
+export interface ChatEndpoint {
+  complete(request: ChatRequest, signal: AbortSignal): Promise<UpstreamCompletion>;
+  stream(request: ChatRequest, signal: AbortSignal): Promise<UpstreamStream>;
   models(signal: AbortSignal): Promise<Model[]>;
 }

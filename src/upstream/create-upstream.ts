@@ -1,35 +1,66 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { CooldownStore } from '../stores/stores.ts';
 import type { ChatUpstream } from './chat-upstream.ts';
 import { createMockUpstream } from './mock-upstream.ts';
 import { createOpenAIClient } from './openai-client.ts';
-import { createOpenAIUpstream } from './openai-upstream.ts';
+import { pooledChatUpstream } from './pooled-chat-upstream.ts';
 import { fetchTransport, type UpstreamTransport } from './transport.ts';
+import { createUpstreamPool, type PoolMetrics } from './upstream-pool.ts';
 
-type Options = { config: Config; log: Logger; transport?: UpstreamTransport | undefined };
+type Options = {
+  config: Config;
+  log: Logger;
+  transport?: UpstreamTransport | undefined;
+  cooldowns: CooldownStore;
+  metrics: PoolMetrics;
+};
 
-/** The real upstream with a key, the mock model without. */
-export const upstreamMode = (config: Pick<Config, 'OPENAI_API_KEY'>) =>
-  config.OPENAI_API_KEY ? 'upstream' : 'mock';
+/** The real upstreams when any is configured (UPSTREAMS, or the OPENAI_API_KEY shorthand), the mock model without. */
+export const upstreamMode = (config: Pick<Config, 'upstreams'>) =>
+  config.upstreams.length ? 'upstream' : 'mock';
 
-/** Picks the upstream once per configuration: the real one with a key, the mock model without. */
-export function createUpstream({ config, log, transport }: Options): ChatUpstream {
-  if (config.OPENAI_API_KEY) {
-    return createOpenAIUpstream(
-      createOpenAIClient({
-        baseURL: config.OPENAI_BASE_URL,
-        apiKey: config.OPENAI_API_KEY,
-        organization: config.OPENAI_ORG_ID,
-        project: config.OPENAI_PROJECT_ID,
+/** Picks the upstream once per configuration: the pool of real ones, or the mock model. */
+export function createUpstream({
+  config,
+  log,
+  transport = fetchTransport(),
+  cooldowns,
+  metrics,
+}: Options): ChatUpstream {
+  if (config.upstreams.length) {
+    const endpoints = config.upstreams.map((spec) => {
+      const client = createOpenAIClient({
+        baseURL: spec.baseURL,
+        apiKey: spec.apiKey,
+        organization: spec.organization,
+        project: spec.project,
         timeoutMs: config.REQUEST_TIMEOUT,
-        transport: transport ?? fetchTransport(),
-      }),
-    );
+        transport,
+      });
+      return { spec, client };
+    });
+    const pool = createUpstreamPool({
+      endpoints,
+      cooldowns,
+      log,
+      metrics,
+      policy: {
+        maxAttempts: config.UPSTREAM_MAX_ATTEMPTS,
+        attemptsEach: config.UPSTREAM_ATTEMPTS_EACH,
+        backoffMs: config.UPSTREAM_BACKOFF_MS,
+        retryWaitMs: config.UPSTREAM_RETRY_WAIT_MS,
+        cooldownFailures: config.UPSTREAM_COOLDOWN_FAILURES,
+        cooldownMs: config.UPSTREAM_COOLDOWN_MS,
+        probeMs: config.REQUEST_TIMEOUT,
+      },
+    });
+    return pooledChatUpstream(pool);
   }
   log.warn('mock_mode', {
     message:
-      'No OPENAI_API_KEY is set: replies come from the built-in mock model. ' +
-      'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server) to call a real model.',
+      'No OPENAI_API_KEY or UPSTREAMS is set: replies come from the built-in mock model. ' +
+      'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server), or UPSTREAMS, to call a real model.',
   });
   return createMockUpstream({ tokenDelayMs: config.MOCK_TOKEN_DELAY_MS, defaultModel: config.DEFAULT_MODEL });
 }

@@ -15,6 +15,7 @@ export function createMockUpstream({
 }): ChatUpstream {
   return {
     mode: 'mock',
+    names: [MOCK_NAME],
     async complete(request) {
       const reply = mockReply(request);
       const completion: ChatCompletion = {
@@ -32,16 +33,31 @@ export function createMockUpstream({
         ],
         usage: reply.usage,
       };
-      return { completion, body: JSON.stringify(completion), requestId: null };
+      return {
+        completion,
+        body: JSON.stringify(completion),
+        requestId: null,
+        upstream: MOCK_NAME,
+        model: reply.model,
+      };
     },
-    async stream(request, signal) {
-      return { body: streamReply(mockReply(request), tokenDelayMs, signal), requestId: null };
+    async stream(request, { signal }) {
+      const reply = mockReply(request);
+      return {
+        body: streamReply(reply, tokenDelayMs, signal),
+        requestId: null,
+        upstream: MOCK_NAME,
+        model: reply.model,
+      };
     },
     async models() {
       return [{ id: defaultModel, object: 'model', created: 0, owned_by: 'gateway-mock' }];
     },
   };
 }
+
+/** What x-gateway-upstream and the logs call the mock model. */
+const MOCK_NAME = 'mock';
 
 type MockReply = ReturnType<typeof mockReply>;
 

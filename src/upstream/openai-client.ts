@@ -95,9 +95,10 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAIClient {
         answered = true;
         return result;
       } catch (error) {
-        if (error instanceof GatewayError) throw error;
+        // Checked first: a body cut by an abort may read as a stream that ended early.
         if (signal.aborted) throw clientClosedRequest(error);
         if (controller.signal.reason === TIMED_OUT) throw timeoutError(timeoutMs, error);
+        if (error instanceof GatewayError) throw error;
         throw upstreamUnavailable(error, 'connection failed');
       } finally {
         clearTimeout(timer);

@@ -86,7 +86,8 @@ describe('the playground in Chromium', () => {
   );
 
   it('shows an upstream error plainly', async () => {
-    gateway.upstream.enqueue({ status: 429 });
+    // A 429 without Retry-After is retried once by the gateway: this one stands.
+    gateway.upstream.enqueue({ status: 429 }, { status: 429 });
     await page.click('#send');
     await page.waitForFunction(() => document.body.dataset.state === 'error');
     expect(await page.locator('#error').textContent()).toContain('Fake upstream error 429');

@@ -111,7 +111,8 @@ describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
   });
 
   it('maps an upstream 500 before the stream began to a 502 JSON error', async () => {
-    upstream.enqueue({ status: 500 });
+    // Tried twice on the one upstream (UPSTREAM_ATTEMPTS_EACH), then the failure stands.
+    upstream.enqueue({ status: 500 }, { status: 500 });
     const response = await postStream(chat()).response;
     expect(response.status).toBe(502);
     expect((await response.json()).error.type).toBe('upstream_error');
@@ -334,7 +335,7 @@ describe('Lambda access log lines with METRICS_EMF=on', () => {
       const invocation = emf.invoke(functionUrlEvent({ path, body, headers: { 'x-request-id': id } }));
       const { status } = await invocation.response;
       await invocation.settled;
-      const lines = emf.logs.filter((line) => line.request_id === id);
+      const lines = emf.logs.filter((line) => line.request_id === id && line.event === 'request');
       expect(lines).toHaveLength(1);
       return { status, ...readEmf(lines[0] ?? {}) };
     };
@@ -366,7 +367,7 @@ describe('Lambda access log lines with METRICS_EMF=on', () => {
     expect(invalid.line).toMatchObject({ route: '/api/completions', outcome: 'rejected' });
     expect(invalid.metrics).toMatchObject({ requests: 1, upstream_errors: 0 });
 
-    upstream.enqueue({ status: 500 });
+    upstream.enqueue({ status: 500 }, { status: 500 });
     const refused = await send('emf-502', '/api/completions', chat());
     expect(refused.status).toBe(502);
     expect(refused.line).toMatchObject({ route: '/api/completions', outcome: 'upstream_error' });

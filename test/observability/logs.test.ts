@@ -36,6 +36,7 @@ describe('request logs', () => {
       client_ip: '127.0.0.1',
       latency_ms: expect.any(Number),
       key_id: 'alice',
+      upstream: 'default',
       upstream_request_id: jsonUpstream,
       model: 'gpt-4.1',
       usage: DEFAULT_USAGE,
@@ -60,6 +61,7 @@ describe('request logs', () => {
       model: 'gpt-4o-mini',
       usage: DEFAULT_USAGE,
       usage_estimated: false,
+      upstream: 'default',
       upstream_request_id: streamUpstream,
       outcome: 'ok',
       finish_reason: 'stop',
@@ -82,11 +84,11 @@ describe('request logs', () => {
       to.post('/api/completions', body, { headers: { ...headers, 'x-request-id': id } });
     await send('no-key', chat(), {});
     await send('invalid', { messages: [] });
-    gateway.upstream.enqueue({ status: 500 });
+    gateway.upstream.enqueue({ status: 500 }, { status: 500 });
     await send('upstream-500', chat());
     await send('timeout', chat(), bearer(ALICE), timeouts);
     const outcome = (id: string) =>
-      [...gateway.logs, ...timeouts.logs].find((line) => line.request_id === id);
+      [...gateway.logs, ...timeouts.logs].find((line) => line.request_id === id && line.event === 'request');
     expect(outcome('no-key')).toMatchObject({
       status: 401,
       outcome: 'rejected',
@@ -161,11 +163,12 @@ describe('request logs', () => {
   });
 
   it('follow LOG_LEVEL', async () => {
-    const gateway = await startGateway({ bindings: { LOG_LEVEL: 'warn' } });
+    const gateway = await startGateway({ bindings: { LOG_LEVEL: 'error' } });
     await gateway.post('/api/completions', chat());
-    gateway.upstream.enqueue({ status: 503 });
+    // Two failed attempts (warn lines, below the level), then the request's error line.
+    gateway.upstream.enqueue({ status: 503 }, { status: 503 });
     await gateway.post('/api/completions', chat());
-    expect(gateway.logs.map((line) => line.level)).toEqual(['error']);
+    expect(gateway.logs.map((line) => [line.level, line.event])).toEqual([['error', 'request']]);
   });
 
   it('carry CloudWatch Embedded Metric Format with METRICS_EMF=on', async () => {

@@ -67,9 +67,10 @@ it('counts a known sequence of requests, read back by the reference Prometheus p
 });
 
 it('counts upstream errors by kind: timeout, unavailable, stream and status_<n>', async () => {
-  // Its own instance, so the counts are these requests' alone; REQUEST_TIMEOUT short for the timeouts.
+  // Its own instance, so the counts are these requests' alone; REQUEST_TIMEOUT short for the
+  // timeouts; one attempt each, so every failure stands.
   const failing = await startGateway({
-    bindings: { ...KEY_BINDINGS, ADMIN_API_KEY: ADMIN, REQUEST_TIMEOUT: '500' },
+    bindings: { ...KEY_BINDINGS, ADMIN_API_KEY: ADMIN, REQUEST_TIMEOUT: '500', UPSTREAM_ATTEMPTS_EACH: '1' },
   });
   const key = bearer(ALICE);
   const json = (scenario: Scenario) => {
@@ -100,10 +101,20 @@ it('counts upstream errors by kind: timeout, unavailable, stream and status_<n>'
   // One before any header (504), one mid-stream (an error event in a 200).
   expect(errors('timeout')).toBe(2);
   expect(errors('stream')).toBe(1);
+  // Per attempt, by upstream and outcome: the mid-stream failures came after their commit, so
+  // their attempts were a success.
+  const attempts = (outcome: string) =>
+    sampleValue(families, 'gateway_upstream_attempts_total', { upstream: 'default', outcome });
+  expect(attempts('ok')).toBe(3);
+  expect(attempts('status_503')).toBe(1);
+  expect(attempts('rate_limited')).toBe(1);
+  expect(attempts('timeout')).toBe(1);
 });
 
 it('puts upstream_errors in the EMF of every request line with METRICS_EMF=on', async () => {
-  const emf = await startGateway({ bindings: { METRICS_EMF: 'on', REQUEST_TIMEOUT: '500' } });
+  const emf = await startGateway({
+    bindings: { METRICS_EMF: 'on', REQUEST_TIMEOUT: '500', UPSTREAM_ATTEMPTS_EACH: '1' },
+  });
   const send = (id: string, scenario: Scenario) => {
     emf.upstream.enqueue(scenario);
     return emf
@@ -117,7 +128,8 @@ it('puts upstream_errors in the EMF of every request line with METRICS_EMF=on', 
   await readSse(
     await emf.post('/api/completions/stream', chat(), { headers: { 'x-request-id': 'emf-stream' } }),
   );
-  const lineOf = (id: string) => waitFor(() => emf.logs.find((line) => line.request_id === id));
+  const lineOf = (id: string) =>
+    waitFor(() => emf.logs.find((line) => line.request_id === id && line.event === 'request'));
   for (const [id, count] of [
     ['emf-ok', 0],
     ['emf-503', 1],

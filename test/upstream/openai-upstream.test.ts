@@ -6,7 +6,8 @@ import { createUpstreamTestApp } from '../support/test-app.ts';
 // The gateway's own OpenAI client, seen from the upstream's side: what it sends, and what each
 // kind of answer becomes. Through app.request(), so over `fetchTransport` (the runtime's fetch, as
 // on Workers); test/completions.test.ts holds the same mapping over the Node adapter's node:http
-// transport, and test/v1.test.ts the official SDK against the gateway.
+// transport, and test/v1.test.ts the official SDK against the gateway. One attempt per request:
+// what a single failure becomes; retries and fallback are test/upstream/fallback.test.ts's.
 const gateway = await createUpstreamTestApp({
   bindings: {
     OPENAI_API_KEY: 'sk-test-upstream-key',
@@ -14,6 +15,7 @@ const gateway = await createUpstreamTestApp({
     OPENAI_PROJECT_ID: 'proj_test',
     DEFAULT_MODEL: 'gpt-4.1-mini',
     REQUEST_TIMEOUT: '2000',
+    UPSTREAM_ATTEMPTS_EACH: '1',
   },
 });
 const sent = () => gateway.upstream.requests.at(-1)!;

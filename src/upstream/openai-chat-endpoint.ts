@@ -1,11 +1,11 @@
 import { upstreamUnavailable } from '../errors.ts';
-import type { ChatCompletion, ChatUpstream, Model, UpstreamCompletion } from './chat-upstream.ts';
+import type { ChatCompletion, ChatEndpoint, Model, UpstreamCompletion } from './chat-upstream.ts';
 import type { OpenAIClient } from './openai-client.ts';
+import { chatCommits, heldUntilCommit } from './stream-commit.ts';
 
 /** Chat completions and models on one upstream, over its wire client (openai-client.ts). */
-export function createOpenAIUpstream(client: OpenAIClient): ChatUpstream {
+export function openAIChatEndpoint(client: OpenAIClient): ChatEndpoint {
   return {
-    mode: 'upstream',
     complete: (request, signal) =>
       client.exchange(
         '/chat/completions',
@@ -32,7 +32,11 @@ export function createOpenAIUpstream(client: OpenAIClient): ChatUpstream {
           stream_options: { ...(request.stream_options ?? {}), include_usage: true },
         }),
         signal,
-        (answer) => ({ body: answer.body(), requestId: answer.header('x-request-id') }),
+        // Under the answer's time bound: the first content must come within REQUEST_TIMEOUT.
+        async (answer) => ({
+          body: await heldUntilCommit(answer.body(), chatCommits),
+          requestId: answer.header('x-request-id'),
+        }),
         { linger: true },
       ),
     models: (signal) =>

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
+import { redisResponseOwners } from './redis-response-owners.ts';
 import { redisUsageStore } from './redis-usage-store.ts';
 
 /**
@@ -27,6 +28,7 @@ export function redisStores(config: Config, log: Logger): Stores {
     requests: guardedRequestStore(new RedisStore<AppEnv>({ client: scriptClient(redis), prefix }), run),
     tokens: redisTokenStore(redis, run, `${prefix}tokens:`, config.TOKEN_LIMIT_WINDOW_MS),
     usage: redisUsageStore(redis, run, `${prefix}usage:`),
+    responseOwners: redisResponseOwners(redis, run, `${prefix}response:`, config.RESPONSE_OWNER_TTL_SECONDS),
     async close() {
       run.closing = true;
       await redis.quit().catch(() => redis.disconnect());

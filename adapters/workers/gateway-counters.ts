@@ -19,6 +19,8 @@ const SCHEMA = `
     requests INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, estimated_requests INTEGER NOT NULL,
     PRIMARY KEY (hour, key_id, model));
+  CREATE TABLE IF NOT EXISTS response_owners (
+    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
 /**
@@ -144,6 +146,26 @@ export class GatewayCounters extends DurableObject {
     return rows.map(({ key_id, model, ...counters }) => ({ keyId: key_id, model, counters }));
   }
 
+  /** Which client key created a Responses API response (one object per response id). */
+  async rememberOwner(responseId: string, keyId: string, expiresAt: number): Promise<void> {
+    this.#sql(
+      'INSERT OR REPLACE INTO response_owners (id, key_id, expires_at) VALUES (?, ?, ?)',
+      responseId,
+      keyId,
+      expiresAt,
+    );
+    await this.#expireAt(expiresAt);
+  }
+
+  ownerOf(responseId: string): string | null {
+    const [row] = this.#sql<{ key_id: string }>(
+      'SELECT key_id FROM response_owners WHERE id = ? AND expires_at > ?',
+      responseId,
+      Date.now(),
+    ).toArray();
+    return row?.key_id ?? null;
+  }
+
   /**
    * Windows that ended are deleted, as Redis expires their keys. An object left with nothing live
    * (a client that stopped calling) deletes all its storage, so one object per client address
@@ -153,8 +175,10 @@ export class GatewayCounters extends DurableObject {
     const now = Date.now();
     this.#sql('DELETE FROM hits WHERE reset_at <= ?', now);
     this.#sql('DELETE FROM tokens WHERE ends_at <= ?', now);
+    this.#sql('DELETE FROM response_owners WHERE expires_at <= ?', now);
     const { next, usage } = this.#sql<{ next: number | null; usage: number }>(
-      `SELECT (SELECT max(t) FROM (SELECT reset_at AS t FROM hits UNION ALL SELECT ends_at FROM tokens))
+      `SELECT (SELECT max(t) FROM (SELECT reset_at AS t FROM hits UNION ALL SELECT ends_at FROM tokens
+                UNION ALL SELECT expires_at FROM response_owners))
                 AS next, (SELECT count(*) FROM usage) AS usage`,
     ).one();
     this.#alarmAt = 0;

@@ -1,0 +1,141 @@
+import { type GatewayError, upstreamUnavailable } from '../errors.ts';
+import { frame } from './sse-frames.ts';
+import { emptySummary, type StreamSummary, type WireReader } from './sse-relay.ts';
+
+/** What the Responses API reports of a response in its events (the fields the gateway reads). */
+type ResponseObject = {
+  id?: string;
+  status?: string;
+  usage?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } | null;
+  error?: { code?: string | null; message?: string } | null;
+  incomplete_details?: { reason?: string | null } | null;
+};
+
+type ResponseEvent = {
+  type?: string;
+  sequence_number?: number;
+  delta?: unknown;
+  response?: ResponseObject;
+  error?: unknown;
+  code?: unknown;
+  message?: unknown;
+};
+
+export type ResponsesStreamSummary = StreamSummary & {
+  /** The response's id, from its first event. */
+  responseId: string | null;
+  /** Why a response ended `failed` or `incomplete`, as the upstream said. */
+  reason: string | null;
+};
+
+// The events that end a response's stream; the Responses API sends no [DONE].
+const FINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/**
+ * Reads an OpenAI Responses API stream (`event: response.created` ... `event: response.completed`,
+ * each `data` with its `type` and `sequence_number`): every event passes on as the upstream wrote
+ * it, and only the few the gateway needs are looked into: the response's id, the output text
+ * deltas (first-token time, and the estimate when a stream is cut short), usage from the final
+ * event, and failures (`error`, `response.failed`, `response.incomplete`).
+ */
+export function responsesReader({
+  startedAt,
+  onResponseId,
+}: {
+  startedAt: number;
+  /** As soon as the stream names its response (`response.created`): whose it is can be recorded then. */
+  onResponseId?: (id: string) => void;
+}): WireReader & { readonly summary: ResponsesStreamSummary } {
+  const summary: ResponsesStreamSummary = { ...emptySummary(), responseId: null, reason: null };
+  const text: string[] = [];
+  let sequence = -1;
+  let final = false;
+  // The upstream's own error event, and its text, which goes out in place of one of the gateway's.
+  let reported: { error: GatewayError; text: string } | undefined;
+
+  const response = (value: ResponseObject | undefined) => {
+    if (!value) return;
+    if (value.id && !summary.responseId) {
+      summary.responseId = value.id;
+      onResponseId?.(value.id);
+    }
+    const usage = value.usage;
+    if (usage && typeof usage.input_tokens === 'number' && typeof usage.output_tokens === 'number') {
+      summary.usage = {
+        prompt_tokens: usage.input_tokens,
+        completion_tokens: usage.output_tokens,
+        total_tokens: usage.total_tokens ?? usage.input_tokens + usage.output_tokens,
+      };
+    }
+  };
+
+  return {
+    summary,
+    event(event, data) {
+      const out = event === 'message' ? frame(data) : frame(data, event);
+      const parsed = JSON.parse(data) as ResponseEvent;
+      const type = parsed.type ?? event;
+      if (typeof parsed.sequence_number === 'number') sequence = parsed.sequence_number;
+      if (type === 'response.output_text.delta') {
+        if (typeof parsed.delta === 'string' && parsed.delta) {
+          if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
+          text.push(parsed.delta);
+          summary.contentDeltas++;
+        }
+        return out;
+      }
+      if (type === 'error') {
+        // Passed on as the upstream sent it (the SDK raises it); the stream ends there, and the
+        // gateway adds no error event of its own after it.
+        const error = upstreamUnavailable(parsed.error ?? parsed, 'the stream reported an error');
+        reported = { error, text: out };
+        throw error;
+      }
+      response(parsed.response);
+      if (FINAL.has(type)) {
+        final = true;
+        summary.finishReason = parsed.response?.status ?? type.slice('response.'.length);
+        if (type === 'response.failed') summary.reason = describeFailure(parsed.response);
+        if (type === 'response.incomplete')
+          summary.reason = parsed.response?.incomplete_details?.reason ?? null;
+      }
+      return out;
+    },
+    complete: () => final,
+    done: () => '',
+    error(error) {
+      if (error === reported?.error) return reported.text;
+      return responsesErrorEvent(error, ++sequence);
+    },
+    close() {
+      summary.completionText = text.join('');
+    },
+  };
+}
+
+const describeFailure = (response: ResponseObject | undefined) => {
+  const error = response?.error;
+  if (!error) return null;
+  return [error.code, error.message].filter(Boolean).join(': ') || null;
+};
+
+/**
+ * The gateway's own failure mid-stream (a timeout, the upstream breaking off, shutdown), as the
+ * Responses API's `error` event: `type`, `code`, `message` and `param` as OpenAI documents the
+ * event, the same under `error` as first-party streams nest them (the SDK reads either), and the
+ * next `sequence_number`.
+ */
+export function responsesErrorEvent(error: GatewayError, sequenceNumber: number): string {
+  const { error: body } = error.toBody();
+  return frame(
+    JSON.stringify({
+      type: 'error',
+      code: body.code,
+      message: body.message,
+      param: body.param,
+      error: body,
+      sequence_number: sequenceNumber,
+    }),
+    'error',
+  );
+}

@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { memoryResponseOwners } from '../../src/stores/memory-response-owners.ts';
+import { startRedisServer } from '../support/redis-server.ts';
+import { startGateway } from '../support/start-gateway.ts';
+import { ALICE, BOB, KEY_BINDINGS } from './fixtures.ts';
+
+const redis = await startRedisServer();
+
+describe('response owners shared through Redis', () => {
+  it('let the creator read its response on another instance, and nobody else, with a TTL', async () => {
+    const bindings = {
+      ...KEY_BINDINGS,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: 'owners:',
+      RESPONSE_OWNER_TTL_SECONDS: '600',
+    };
+    const first = await startGateway({ bindings });
+    // The second instance calls the first one's upstream, as two instances behind one key do.
+    const second = await startGateway({ bindings: { ...bindings, OPENAI_BASE_URL: first.upstream.baseURL } });
+    const on = (gateway: typeof first, key: string) =>
+      new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const created = await on(first, ALICE).responses.create({ input: 'Say hello' });
+    expect((await on(second, ALICE).responses.retrieve(created.id)).id).toBe(created.id);
+    await expect(on(second, BOB).responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(
+      on(second, BOB).responses.create({ input: 'x', previous_response_id: created.id }),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+
+    const client = new Redis(redis.url);
+    afterAll(() => client.quit());
+    expect(await client.get(`owners:response:${created.id}`)).toBe('alice');
+    const ttl = await client.ttl(`owners:response:${created.id}`);
+    expect(ttl).toBeGreaterThan(500);
+    expect(ttl).toBeLessThanOrEqual(600);
+  });
+
+  it('refuse lookups with a 503 while Redis is down, whatever REDIS_FAILURE_POLICY says', async () => {
+    const gateway = await startGateway({
+      bindings: {
+        ...KEY_BINDINGS,
+        REDIS_URL: redis.url,
+        REDIS_FAILURE_POLICY: 'open',
+        REDIS_TIMEOUT_MS: '300',
+      },
+    });
+    const alice = new OpenAI({ apiKey: ALICE, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const created = await alice.responses.create({ input: 'x' });
+    redis.pause();
+    try {
+      await expect(alice.responses.retrieve(created.id)).rejects.toMatchObject({
+        status: 503,
+        code: 'owner_store_unavailable',
+      });
+    } finally {
+      redis.resume();
+    }
+  });
+});
+
+describe('response owners in memory', () => {
+  it('forget an owner once its TTL has passed', async () => {
+    const owners = memoryResponseOwners(1);
+    await owners.remember('resp_a', 'alice');
+    expect(await owners.ownerOf('resp_a')).toBe('alice');
+    expect(await owners.ownerOf('resp_b')).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await owners.ownerOf('resp_a')).toBeNull();
+  });
+});

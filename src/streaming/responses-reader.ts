@@ -1,4 +1,5 @@
 import { type GatewayError, upstreamUnavailable } from '../errors.ts';
+import { stringEnd, unescapeJson } from './plain-delta.ts';
 import { frame } from './sse-frames.ts';
 import { emptySummary, type StreamSummary, type WireReader } from './sse-relay.ts';
 
@@ -47,6 +48,7 @@ export function responsesReader({
   onResponseId?: (id: string) => void;
 }): WireReader & { readonly summary: ResponsesStreamSummary } {
   const summary: ResponsesStreamSummary = { ...emptySummary(), responseId: null, reason: null };
+  // The output text relayed, escaped as in the upstream's JSON; unescaped once, at the end.
   const text: string[] = [];
   let sequence = -1;
   let final = false;
@@ -73,13 +75,24 @@ export function responsesReader({
     summary,
     event(event, data) {
       const out = event === 'message' ? frame(data) : frame(data, event);
+      // Most of a stream's events are text deltas: read without parsing (the text stays escaped).
+      const delta = event === 'response.output_text.delta' ? plainTextDelta(data) : undefined;
+      if (delta) {
+        sequence = delta.sequence;
+        if (delta.escaped) {
+          if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
+          text.push(delta.escaped);
+          summary.contentDeltas++;
+        }
+        return out;
+      }
       const parsed = JSON.parse(data) as ResponseEvent;
       const type = parsed.type ?? event;
       if (typeof parsed.sequence_number === 'number') sequence = parsed.sequence_number;
       if (type === 'response.output_text.delta') {
         if (typeof parsed.delta === 'string' && parsed.delta) {
           if (summary.firstTokenMs === null) summary.firstTokenMs = Date.now() - startedAt;
-          text.push(parsed.delta);
+          text.push(JSON.stringify(parsed.delta).slice(1, -1));
           summary.contentDeltas++;
         }
         return out;
@@ -108,7 +121,7 @@ export function responsesReader({
       return responsesErrorEvent(error, ++sequence);
     },
     close() {
-      summary.completionText = text.join('');
+      summary.completionText = unescapeJson(text.join(''));
     },
   };
 }
@@ -138,4 +151,21 @@ export function responsesErrorEvent(error: GatewayError, sequenceNumber: number)
     }),
     'error',
   );
+}
+
+/**
+ * A `response.output_text.delta` event's text (still escaped, as in the JSON) and sequence number,
+ * found in the text without parsing it; undefined when the event is not shaped as expected (then
+ * it is parsed). Key names cannot be forged by the text: inside a JSON string every quote is escaped.
+ */
+function plainTextDelta(data: string): { escaped: string; sequence: number } | undefined {
+  const key = data.indexOf('"delta":"');
+  if (key === -1 || data.includes('"delta":', key + 9)) return undefined;
+  const end = stringEnd(data, key + 9);
+  if (end === -1) return undefined;
+  const at = data.lastIndexOf('"sequence_number":');
+  if (at === -1) return undefined;
+  const sequence = Number.parseInt(data.slice(at + 18, at + 34), 10);
+  if (!Number.isFinite(sequence)) return undefined;
+  return { escaped: data.slice(key + 9, end), sequence };
 }

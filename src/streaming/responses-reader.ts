@@ -31,6 +31,9 @@ export type ResponsesStreamSummary = StreamSummary & {
 
 // The events that end a response's stream; the Responses API sends no [DONE].
 const FINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+// The named events the reader looks into; any other (output items, content parts, reasoning, tool
+// calls, ...) passes on unparsed, only its sequence number read.
+const READ = new Set([...FINAL, 'response.created', 'response.output_text.delta', 'error']);
 
 /**
  * Reads an OpenAI Responses API stream (`event: response.created` ... `event: response.completed`,
@@ -85,6 +88,13 @@ export function responsesReader({
           summary.contentDeltas++;
         }
         return out;
+      }
+      if (event !== 'message' && !READ.has(event)) {
+        const number = sequenceOf(data);
+        if (number !== undefined) {
+          sequence = number;
+          return out;
+        }
       }
       const parsed = JSON.parse(data) as ResponseEvent;
       const type = parsed.type ?? event;
@@ -163,9 +173,15 @@ function plainTextDelta(data: string): { escaped: string; sequence: number } | u
   if (key === -1 || data.includes('"delta":', key + 9)) return undefined;
   const end = stringEnd(data, key + 9);
   if (end === -1) return undefined;
+  const sequence = sequenceOf(data);
+  if (sequence === undefined) return undefined;
+  return { escaped: data.slice(key + 9, end), sequence };
+}
+
+/** An event's `sequence_number`, read from its text; undefined when it has none. */
+function sequenceOf(data: string): number | undefined {
   const at = data.lastIndexOf('"sequence_number":');
   if (at === -1) return undefined;
   const sequence = Number.parseInt(data.slice(at + 18, at + 34), 10);
-  if (!Number.isFinite(sequence)) return undefined;
-  return { escaped: data.slice(key + 9, end), sequence };
+  return Number.isFinite(sequence) ? sequence : undefined;
 }

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY, DEFAULT_WORDS as words } from './support/fake-upstream.ts';
+import { readSse } from './support/sse.ts';
 import { startGateway, waitFor } from './support/start-gateway.ts';
 
 const ADMIN = 'admin-key-0123456789abcdef';
@@ -272,6 +273,27 @@ describe('the official openai SDK against /v1/responses', () => {
       gateway.logs.find((entry) => entry.event === 'request' && entry.replay === true),
     );
     expect(line).toMatchObject({ outcome: 'ok', finish_reason: 'completed', response_id: id });
+  });
+
+  it('never answers a replay the upstream left empty with a bare 200: it ends with an error event', async () => {
+    const stream = await client.responses.create({ input: 'Say hello', stream: true, background: true });
+    let id = '';
+    let last = 0;
+    for await (const event of stream) {
+      if (event.type === 'response.created') id = event.response.id;
+      last = event.sequence_number;
+    }
+    // Past the last event, the upstream has nothing to send and closes a 200 at once.
+    const response = await gateway.get(`/v1/responses/${id}?stream=true&starting_after=${last + 100}`);
+    expect(response.status).toBe(200);
+    const events = await readSse(response);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.event).toBe('error');
+    expect(JSON.parse(events[0]?.data ?? '{}')).toMatchObject({
+      type: 'error',
+      code: 'upstream_unavailable',
+      sequence_number: last + 101,
+    });
   });
 
   it('cancels a background response', async () => {

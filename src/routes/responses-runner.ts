@@ -76,6 +76,7 @@ export function responsesRunner(options: Options) {
     c: Context<AppEnv>,
     controller: AbortController,
     answer: UpstreamStream,
+    startingAfter: number | undefined,
     account:
       | ((summary: {
           usage: Usage | null;
@@ -89,6 +90,7 @@ export function responsesRunner(options: Options) {
     let recorded: Promise<void> | undefined;
     const reader = responsesReader({
       startedAt: c.get('startedAt'),
+      startingAfter,
       // Recorded as soon as the id is known, so a client that reconnects at once finds it.
       onResponseId: account
         ? (id) => {
@@ -160,7 +162,7 @@ export function responsesRunner(options: Options) {
       await previous(c, request);
       const controller = linked(c);
       const answer = await upstream.stream(request, controller.signal);
-      return relay(c, controller, answer, (summary) =>
+      return relay(c, controller, answer, undefined, (summary) =>
         settle({
           ...ledger(c, request, request.model),
           usage: summary.usage,
@@ -173,9 +175,12 @@ export function responsesRunner(options: Options) {
 
     async retrieve(c: Context<AppEnv>, id: string, query: string) {
       await tenancy.check(c, id);
-      if (new URLSearchParams(query).get('stream') === 'true') {
+      const params = new URLSearchParams(query);
+      if (params.get('stream') === 'true') {
         const controller = linked(c);
-        return relay(c, controller, await upstream.replay(id, query, controller.signal), null);
+        const after = Number.parseInt(params.get('starting_after') ?? '', 10);
+        const answer = await upstream.replay(id, query, controller.signal);
+        return relay(c, controller, answer, Number.isFinite(after) ? after : undefined, null);
       }
       return passOn(c, await upstream.retrieve(id, query, c.req.raw.signal));
     },

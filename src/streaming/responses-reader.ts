@@ -45,15 +45,18 @@ const READ = new Set([...FINAL, 'response.created', 'response.output_text.delta'
 export function responsesReader({
   startedAt,
   onResponseId,
+  startingAfter = -1,
 }: {
   startedAt: number;
+  /** A replay's `starting_after`: the sequence number before its first event. */
+  startingAfter?: number;
   /** As soon as the stream names its response (`response.created`): whose it is can be recorded then. */
   onResponseId?: (id: string) => void;
 }): WireReader & { readonly summary: ResponsesStreamSummary } {
   const summary: ResponsesStreamSummary = { ...emptySummary(), responseId: null, reason: null };
   // The output text relayed, escaped as in the upstream's JSON; unescaped once, at the end.
   const text: string[] = [];
-  let sequence = -1;
+  let sequence = startingAfter;
   let final = false;
   // The upstream's own error event, and its text, which goes out in place of one of the gateway's.
   let reported: { error: GatewayError; text: string } | undefined;

@@ -10,6 +10,7 @@ import { SSE_HEADERS } from '../streaming/sse-frames.ts';
 import { sseRelay } from '../streaming/sse-relay.ts';
 import { StopReason } from '../streaming/stop-reason.ts';
 import type { UpstreamStream, Usage } from '../upstream/chat-upstream.ts';
+import { outputText, type ResponseObject, reasonOf, usageOf } from '../upstream/response-object.ts';
 import type {
   AllowedResponsesRequest,
   ResponsesUpstream,
@@ -29,16 +30,6 @@ type Options = {
 };
 
 const never = new AbortController().signal;
-
-type ResponseJson = {
-  id?: unknown;
-  model?: unknown;
-  status?: unknown;
-  usage?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } | null;
-  output?: { type?: string; content?: { type?: string; text?: string }[] }[];
-  error?: { code?: string | null; message?: string } | null;
-  incomplete_details?: { reason?: string | null } | null;
-};
 
 /**
  * What `/v1/responses` does once it has a request: the tenancy check on `previous_response_id`,
@@ -138,13 +129,14 @@ export function responsesRunner(options: Options) {
     async create(c: Context<AppEnv>, request: AllowedResponsesRequest) {
       await previous(c, request);
       const answer = await upstream.create(request, c.req.raw.signal);
-      const response = answer.json as ResponseJson;
+      const response = answer.json as ResponseObject;
       const id = typeof response.id === 'string' ? response.id : null;
+      const reason = reasonOf(response);
       if (id) await tenancy.remember(c, id);
       // A background response answers `queued`, with no usage yet: it is estimated from the prompt.
       const fields = await settle({
         ...ledger(c, request, typeof response.model === 'string' ? response.model : request.model),
-        usage: usageOf(response.usage),
+        usage: usageOf(response),
         completionText: outputText(response),
         contentDeltas: 0,
         upstreamRequestId: answer.requestId,
@@ -152,7 +144,7 @@ export function responsesRunner(options: Options) {
       Object.assign(c.get('logFields'), fields, {
         response_id: id,
         finish_reason: typeof response.status === 'string' ? response.status : null,
-        ...(reasonOf(response) ? { reason: reasonOf(response) } : {}),
+        ...(reason ? { reason } : {}),
       });
       return c.body(answer.body, 200, { 'Content-Type': 'application/json' });
     },
@@ -203,26 +195,3 @@ export function responsesRunner(options: Options) {
 }
 
 export type ResponsesRunner = ReturnType<typeof responsesRunner>;
-
-function usageOf(usage: ResponseJson['usage']): Usage | null {
-  if (!usage || typeof usage.input_tokens !== 'number' || typeof usage.output_tokens !== 'number')
-    return null;
-  return {
-    prompt_tokens: usage.input_tokens,
-    completion_tokens: usage.output_tokens,
-    total_tokens: usage.total_tokens ?? usage.input_tokens + usage.output_tokens,
-  };
-}
-
-const outputText = (response: ResponseJson) =>
-  (response.output ?? [])
-    .flatMap((item) => (item.type === 'message' ? (item.content ?? []) : []))
-    .map((part) => (part.type === 'output_text' ? (part.text ?? '') : ''))
-    .join('');
-
-function reasonOf(response: ResponseJson): string | null {
-  if (response.status === 'failed' && response.error)
-    return [response.error.code, response.error.message].filter(Boolean).join(': ') || null;
-  if (response.status === 'incomplete') return response.incomplete_details?.reason ?? null;
-  return null;
-}

@@ -1,16 +1,8 @@
 import { type GatewayError, upstreamUnavailable } from '../errors.ts';
+import { type ResponseObject, reasonOf, usageOf } from '../upstream/response-object.ts';
 import { stringEnd, unescapeJson } from './plain-delta.ts';
 import { frame } from './sse-frames.ts';
 import { emptySummary, type StreamSummary, type WireReader } from './sse-relay.ts';
-
-/** What the Responses API reports of a response in its events (the fields the gateway reads). */
-type ResponseObject = {
-  id?: string;
-  status?: string;
-  usage?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } | null;
-  error?: { code?: string | null; message?: string } | null;
-  incomplete_details?: { reason?: string | null } | null;
-};
 
 type ResponseEvent = {
   type?: string;
@@ -63,18 +55,11 @@ export function responsesReader({
 
   const response = (value: ResponseObject | undefined) => {
     if (!value) return;
-    if (value.id && !summary.responseId) {
+    if (typeof value.id === 'string' && !summary.responseId) {
       summary.responseId = value.id;
       onResponseId?.(value.id);
     }
-    const usage = value.usage;
-    if (usage && typeof usage.input_tokens === 'number' && typeof usage.output_tokens === 'number') {
-      summary.usage = {
-        prompt_tokens: usage.input_tokens,
-        completion_tokens: usage.output_tokens,
-        total_tokens: usage.total_tokens ?? usage.input_tokens + usage.output_tokens,
-      };
-    }
+    summary.usage = usageOf(value) ?? summary.usage;
   };
 
   return {
@@ -120,10 +105,9 @@ export function responsesReader({
       response(parsed.response);
       if (FINAL.has(type)) {
         final = true;
-        summary.finishReason = parsed.response?.status ?? type.slice('response.'.length);
-        if (type === 'response.failed') summary.reason = describeFailure(parsed.response);
-        if (type === 'response.incomplete')
-          summary.reason = parsed.response?.incomplete_details?.reason ?? null;
+        const status = parsed.response?.status;
+        summary.finishReason = typeof status === 'string' ? status : type.slice('response.'.length);
+        summary.reason = reasonOf(parsed.response);
       }
       return out;
     },
@@ -138,12 +122,6 @@ export function responsesReader({
     },
   };
 }
-
-const describeFailure = (response: ResponseObject | undefined) => {
-  const error = response?.error;
-  if (!error) return null;
-  return [error.code, error.message].filter(Boolean).join(': ') || null;
-};
 
 /**
  * The gateway's own failure mid-stream (a timeout, the upstream breaking off, shutdown), as the

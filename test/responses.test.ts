@@ -296,6 +296,59 @@ describe('the official openai SDK against /v1/responses', () => {
     });
   });
 
+  it('settles a background response’s usage once, when a request first sees it finished', async () => {
+    const byModel = async (model: string) => {
+      const response = await gateway.get('/api/usage', { headers: { authorization: `Bearer ${ADMIN}` } });
+      return (
+        (await response.json()) as {
+          by_model: Record<string, { requests: number; completion_tokens: number }>;
+        }
+      ).by_model[model];
+    };
+    const { data: queued, response: raw } = await client.responses
+      .create({ model: 'gpt-background-json', input: 'x', background: true })
+      .withResponse();
+    expect(queued.status).toBe('queued');
+    expect(await lineOf(raw.headers.get('x-request-id'))).toMatchObject({ usage_deferred: true });
+    expect(await byModel('gpt-background-json')).toBeUndefined();
+    // The first retrieval sees it completed, with its usage: charged then, and never again.
+    for (let round = 0; round < 2; round++) {
+      const { data: done } = await client.responses.retrieve(queued.id).withResponse();
+      expect(done.status).toBe('completed');
+    }
+    await waitFor(async () => (await byModel('gpt-background-json'))?.requests === 1 || undefined);
+    expect(await byModel('gpt-background-json')).toMatchObject({
+      requests: 1,
+      completion_tokens: words.length,
+    });
+
+    // A background stream the client left early is not estimated: its replay settles it.
+    gateway.upstream.enqueue({ chunkDelayMs: 30 });
+    const stream = await client.responses.create({
+      model: 'gpt-background-stream',
+      input: 'x',
+      stream: true,
+      background: true,
+    });
+    let id = '';
+    for await (const event of stream) {
+      if (event.type === 'response.created') id = event.response.id;
+      if (event.type === 'response.output_text.delta') break;
+    }
+    const left = await waitFor(() =>
+      gateway.logs.find((entry) => entry.response_id === id && entry.outcome === 'client_aborted'),
+    );
+    expect(left).toMatchObject({ usage_deferred: true });
+    expect(left.usage).toBeUndefined();
+    const replay = await client.responses.retrieve(id, { stream: true, starting_after: 0 });
+    for await (const _ of replay);
+    await waitFor(async () => (await byModel('gpt-background-stream'))?.requests === 1 || undefined);
+    expect(await byModel('gpt-background-stream')).toMatchObject({
+      requests: 1,
+      completion_tokens: words.length,
+    });
+  });
+
   it('cancels a background response', async () => {
     const queued = await client.responses.create({ input: 'x', background: true });
     expect(queued.status).toBe('queued');

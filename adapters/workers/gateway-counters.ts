@@ -20,7 +20,7 @@ const SCHEMA = `
     completion_tokens INTEGER NOT NULL, estimated_requests INTEGER NOT NULL,
     PRIMARY KEY (hour, key_id, model));
   CREATE TABLE IF NOT EXISTS response_owners (
-    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, unsettled INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
 /**
@@ -147,11 +147,17 @@ export class GatewayCounters extends DurableObject {
   }
 
   /** Which client key created a Responses API response (one object per response id). */
-  async rememberOwner(responseId: string, keyId: string, expiresAt: number): Promise<void> {
+  async rememberOwner(
+    responseId: string,
+    keyId: string,
+    unsettled: boolean,
+    expiresAt: number,
+  ): Promise<void> {
     this.#sql(
-      'INSERT OR REPLACE INTO response_owners (id, key_id, expires_at) VALUES (?, ?, ?)',
+      'INSERT OR REPLACE INTO response_owners (id, key_id, unsettled, expires_at) VALUES (?, ?, ?, ?)',
       responseId,
       keyId,
+      unsettled ? 1 : 0,
       expiresAt,
     );
     await this.#expireAt(expiresAt);
@@ -164,6 +170,16 @@ export class GatewayCounters extends DurableObject {
       Date.now(),
     ).toArray();
     return row?.key_id ?? null;
+  }
+
+  /** True once: the call that finds the response unsettled marks it settled. */
+  claimUnsettled(responseId: string): boolean {
+    const rows = this.#sql<{ id: string }>(
+      'UPDATE response_owners SET unsettled = 0 WHERE id = ? AND unsettled = 1 AND expires_at > ? RETURNING id',
+      responseId,
+      Date.now(),
+    ).toArray();
+    return rows.length > 0;
   }
 
   /**

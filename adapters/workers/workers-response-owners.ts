@@ -16,10 +16,11 @@ type CountersCall = <T>(
 export function workersResponseOwners(call: CountersCall, ttlSeconds: number): ResponseOwnerStore {
   const name = (responseId: string) => `response:${responseId}`;
   return {
-    remember: (responseId, keyId) =>
+    remember: (responseId, { keyId, unsettled }) =>
       call(name(responseId), (counters) =>
-        counters.rememberOwner(responseId, keyId, Date.now() + ttlSeconds * 1000),
+        counters.rememberOwner(responseId, keyId, unsettled, Date.now() + ttlSeconds * 1000),
       ),
     ownerOf: (responseId) => call(name(responseId), (counters) => counters.ownerOf(responseId)),
+    claimUnsettled: (responseId) => call(name(responseId), (counters) => counters.claimUnsettled(responseId)),
   };
 }

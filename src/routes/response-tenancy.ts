@@ -43,16 +43,31 @@ export function responseTenancy({ owners, log }: { owners: ResponseOwnerStore; l
       if (owner !== keyId) throw responseNotFound(id, param);
     },
 
-    /** Records the creator of a new response; a failure is logged, and the id stays unreadable. */
-    async remember(c: Context<AppEnv>, id: string): Promise<void> {
+    /**
+     * Records the creator of a new response (and, for a background one, that its usage is still to
+     * be settled); a failure is logged, and the id stays unreadable to its creator.
+     */
+    async remember(c: Context<AppEnv>, id: string, { unsettled }: { unsettled: boolean }): Promise<void> {
       const keyId = c.get('keyId');
-      if (!keyId) return;
-      await owners.remember(id, keyId).catch((error) => {
+      if (!keyId && !unsettled) return;
+      await owners.remember(id, { keyId: keyId ?? '', unsettled }).catch((error) => {
         log.error('response_owner_not_recorded', {
           request_id: c.get('requestId'),
           response_id: id,
           ...describeError(error),
         });
+      });
+    },
+
+    /** Whether this request settles a background response's usage: true once, across instances. */
+    async claimUnsettled(c: Context<AppEnv>, id: string): Promise<boolean> {
+      return owners.claimUnsettled(id).catch((error) => {
+        log.error('usage_not_settled', {
+          request_id: c.get('requestId'),
+          response_id: id,
+          ...describeError(error),
+        });
+        return false;
       });
     },
   };

@@ -5,7 +5,7 @@ import { describeError, type LogFields } from '../logger.ts';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { AccessLog } from '../middleware/access-log.ts';
 import { limitKeyOf } from '../middleware/limit-policy.ts';
-import { responsesReader } from '../streaming/responses-reader.ts';
+import { type ResponsesStreamSummary, responsesReader } from '../streaming/responses-reader.ts';
 import { SSE_HEADERS } from '../streaming/sse-frames.ts';
 import { sseRelay } from '../streaming/sse-relay.ts';
 import { StopReason } from '../streaming/stop-reason.ts';
@@ -30,6 +30,9 @@ type Options = {
 };
 
 const never = new AbortController().signal;
+
+// A response in one of these states has its final usage (or never will have more).
+const FINISHED = new Set(['completed', 'incomplete', 'failed', 'cancelled']);
 
 /**
  * What `/v1/responses` does once it has a request: the tenancy check on `previous_response_id`,
@@ -62,32 +65,54 @@ export function responsesRunner(options: Options) {
     return controller;
   };
 
-  /** Relays a Responses stream; `account` settles it (a new response) or not (a replay, settled when created). */
+  /**
+   * A background response's usage, settled by the first request that sees it finished (the
+   * create, a retrieval, a replay, a cancel): exactly once, whichever instance that is.
+   */
+  const settleLater = async (c: Context<AppEnv>, id: string, usage: Usage | null, model: string) => {
+    if (!usage || !(await tenancy.claimUnsettled(c, id))) return {};
+    return settle({
+      requestId: c.get('requestId'),
+      keyId: c.get('keyId'),
+      limitKey: limitKeyOf(c),
+      model,
+      request: { model, input: '' },
+      usage,
+      completionText: '',
+      contentDeltas: 0,
+      upstreamRequestId: null,
+    });
+  };
+
+  type Account = (summary: ResponsesStreamSummary) => Promise<LogFields>;
+
+  /**
+   * Relays a Responses stream. `account` settles it when it ends; `onResponseId` records whose it
+   * is as soon as its first event names it, so a client that reconnects at once finds it.
+   */
   const relay = (
     c: Context<AppEnv>,
     controller: AbortController,
     answer: UpstreamStream,
-    startingAfter: number | undefined,
-    account:
-      | ((summary: {
-          usage: Usage | null;
-          completionText: string;
-          contentDeltas: number;
-        }) => Promise<LogFields>)
-      | null,
+    {
+      startingAfter,
+      remember,
+      account,
+    }: { startingAfter?: number; remember?: (id: string) => Promise<void>; account: Account },
   ) => {
     c.set('logAtStreamEnd', true);
     metrics.activeStreams.inc();
     let recorded: Promise<void> | undefined;
     const reader = responsesReader({
       startedAt: c.get('startedAt'),
-      startingAfter,
-      // Recorded as soon as the id is known, so a client that reconnects at once finds it.
-      onResponseId: account
-        ? (id) => {
-            recorded = tenancy.remember(c, id);
+      ...(startingAfter === undefined ? {} : { startingAfter }),
+      ...(remember
+        ? {
+            onResponseId: (id: string) => {
+              recorded = remember(id);
+            },
           }
-        : undefined,
+        : {}),
     });
     const body = sseRelay({
       body: answer.body,
@@ -100,11 +125,10 @@ export function responsesRunner(options: Options) {
         metrics.activeStreams.dec();
         await recorded;
         const summary = reader.summary;
-        const fields = account ? await account(summary) : {};
+        const fields = await account(summary);
         const failed = summary.finishReason === 'failed';
         accessLog.write(c, {
           ...fields,
-          ...(account ? {} : { replay: true }),
           ...(answer.requestId ? { upstream_request_id: answer.requestId } : {}),
           response_id: summary.responseId,
           outcome: failed && summary.outcome === 'ok' ? 'upstream_error' : summary.outcome,
@@ -120,8 +144,15 @@ export function responsesRunner(options: Options) {
     return c.body(body, 200, SSE_HEADERS);
   };
 
-  const passOn = (c: Context<AppEnv>, answer: UpstreamJson) => {
-    if (answer.requestId) c.get('logFields').upstream_request_id = answer.requestId;
+  /** A lifecycle answer passed on; a background response seen finished in it is settled then. */
+  const passOn = async (c: Context<AppEnv>, id: string, answer: UpstreamJson) => {
+    const fields = c.get('logFields');
+    if (answer.requestId) fields.upstream_request_id = answer.requestId;
+    const response = answer.json as ResponseObject;
+    if (response.object === 'response' && FINISHED.has(String(response.status))) {
+      const model = typeof response.model === 'string' ? response.model : 'unknown';
+      Object.assign(fields, await settleLater(c, id, usageOf(response), model));
+    }
     return c.body(answer.body, 200, { 'Content-Type': 'application/json' });
   };
 
@@ -131,19 +162,23 @@ export function responsesRunner(options: Options) {
       const answer = await upstream.create(request, c.req.raw.signal);
       const response = answer.json as ResponseObject;
       const id = typeof response.id === 'string' ? response.id : null;
+      const status = typeof response.status === 'string' ? response.status : null;
       const reason = reasonOf(response);
-      if (id) await tenancy.remember(c, id);
-      // A background response answers `queued`, with no usage yet: it is estimated from the prompt.
-      const fields = await settle({
-        ...ledger(c, request, typeof response.model === 'string' ? response.model : request.model),
-        usage: usageOf(response),
-        completionText: outputText(response),
-        contentDeltas: 0,
-        upstreamRequestId: answer.requestId,
-      });
+      // A background response answers `queued`, with no usage yet: it is settled when seen finished.
+      const deferred = request.background === true && !FINISHED.has(String(status));
+      if (id) await tenancy.remember(c, id, { unsettled: deferred });
+      const fields = deferred
+        ? { model: request.model, usage_deferred: true }
+        : await settle({
+            ...ledger(c, request, typeof response.model === 'string' ? response.model : request.model),
+            usage: usageOf(response),
+            completionText: outputText(response),
+            contentDeltas: 0,
+            upstreamRequestId: answer.requestId,
+          });
       Object.assign(c.get('logFields'), fields, {
         response_id: id,
-        finish_reason: typeof response.status === 'string' ? response.status : null,
+        finish_reason: status,
         ...(reason ? { reason } : {}),
       });
       return c.body(answer.body, 200, { 'Content-Type': 'application/json' });
@@ -154,15 +189,26 @@ export function responsesRunner(options: Options) {
       await previous(c, request);
       const controller = linked(c);
       const answer = await upstream.stream(request, controller.signal);
-      return relay(c, controller, answer, undefined, (summary) =>
+      const background = request.background === true;
+      const settleNow = (summary: ResponsesStreamSummary) =>
         settle({
           ...ledger(c, request, request.model),
           usage: summary.usage,
           completionText: summary.completionText,
           contentDeltas: summary.contentDeltas,
           upstreamRequestId: answer.requestId,
-        }),
-      );
+        });
+      return relay(c, controller, answer, {
+        remember: (id) => tenancy.remember(c, id, { unsettled: background }),
+        // A background response goes on upstream when its stream is cut short: it is settled by
+        // whoever sees it finish (a replay, a retrieval), not estimated now.
+        account: async (summary) => {
+          if (!background) return settleNow(summary);
+          if (summary.usage && summary.responseId && (await tenancy.claimUnsettled(c, summary.responseId)))
+            return settleNow(summary);
+          return { model: request.model, usage_deferred: summary.usage === null };
+        },
+      });
     },
 
     async retrieve(c: Context<AppEnv>, id: string, query: string) {
@@ -172,24 +218,30 @@ export function responsesRunner(options: Options) {
         const controller = linked(c);
         const after = Number.parseInt(params.get('starting_after') ?? '', 10);
         const answer = await upstream.replay(id, query, controller.signal);
-        return relay(c, controller, answer, Number.isFinite(after) ? after : undefined, null);
+        return relay(c, controller, answer, {
+          ...(Number.isFinite(after) ? { startingAfter: after } : {}),
+          account: async (summary) => ({
+            replay: true,
+            ...(await settleLater(c, id, summary.usage, summary.model ?? 'unknown')),
+          }),
+        });
       }
-      return passOn(c, await upstream.retrieve(id, query, c.req.raw.signal));
+      return passOn(c, id, await upstream.retrieve(id, query, c.req.raw.signal));
     },
 
     async cancel(c: Context<AppEnv>, id: string) {
       await tenancy.check(c, id);
-      return passOn(c, await upstream.cancel(id, c.req.raw.signal));
+      return passOn(c, id, await upstream.cancel(id, c.req.raw.signal));
     },
 
     async delete(c: Context<AppEnv>, id: string) {
       await tenancy.check(c, id);
-      return passOn(c, await upstream.delete(id, c.req.raw.signal));
+      return passOn(c, id, await upstream.delete(id, c.req.raw.signal));
     },
 
     async inputItems(c: Context<AppEnv>, id: string, query: string) {
       await tenancy.check(c, id);
-      return passOn(c, await upstream.inputItems(id, query, c.req.raw.signal));
+      return passOn(c, id, await upstream.inputItems(id, query, c.req.raw.signal));
     },
   };
 }

@@ -17,6 +17,8 @@ type ResponseEvent = {
 export type ResponsesStreamSummary = StreamSummary & {
   /** The response's id, from its first event. */
   responseId: string | null;
+  /** The model that answered, as the response names it. */
+  model: string | null;
   /** Why a response ended `failed` or `incomplete`, as the upstream said. */
   reason: string | null;
 };
@@ -45,7 +47,7 @@ export function responsesReader({
   /** As soon as the stream names its response (`response.created`): whose it is can be recorded then. */
   onResponseId?: (id: string) => void;
 }): WireReader & { readonly summary: ResponsesStreamSummary } {
-  const summary: ResponsesStreamSummary = { ...emptySummary(), responseId: null, reason: null };
+  const summary: ResponsesStreamSummary = { ...emptySummary(), responseId: null, model: null, reason: null };
   // The output text relayed, escaped as in the upstream's JSON; unescaped once, at the end.
   const text: string[] = [];
   let sequence = startingAfter;
@@ -59,6 +61,7 @@ export function responsesReader({
       summary.responseId = value.id;
       onResponseId?.(value.id);
     }
+    if (typeof value.model === 'string') summary.model = value.model;
     summary.usage = usageOf(value) ?? summary.usage;
   };
 

@@ -3,6 +3,7 @@ import type { Usage } from './chat-upstream.ts';
 /** What the gateway reads of a Responses API response object (in a JSON answer, or in an event). */
 export type ResponseObject = {
   id?: unknown;
+  object?: unknown;
   model?: unknown;
   status?: unknown;
   usage?: { input_tokens?: unknown; output_tokens?: unknown; total_tokens?: unknown } | null;

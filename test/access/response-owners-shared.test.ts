@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
+import { redisStores } from '../../adapters/node/redis-stores.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
 import { memoryResponseOwners } from '../../src/stores/memory-response-owners.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import { startGateway } from '../support/start-gateway.ts';
@@ -36,6 +39,20 @@ describe('response owners shared through Redis', () => {
     expect(ttl).toBeLessThanOrEqual(600);
   });
 
+  it('hand an unsettled response to exactly one of several instances claiming it at once', async () => {
+    const config = loadConfig({ REDIS_URL: redis.url, REDIS_PREFIX: 'claims:', REDIS_TIMEOUT_MS: '5000' });
+    const instances = [1, 2, 3].map(() => redisStores(config, createLogger({ level: 'silent' })));
+    afterAll(() => Promise.all(instances.map((stores) => stores.close())));
+    await instances[0]?.responseOwners.remember('resp_claimed', { keyId: 'alice', unsettled: true });
+    await instances[0]?.responseOwners.remember('resp_settled', { keyId: 'alice', unsettled: false });
+    const claims = await Promise.all(
+      instances.flatMap((stores) => [1, 2].map(() => stores.responseOwners.claimUnsettled('resp_claimed'))),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await instances[1]?.responseOwners.claimUnsettled('resp_settled')).toBe(false);
+    expect(await instances[2]?.responseOwners.ownerOf('resp_claimed')).toBe('alice');
+  });
+
   it('refuse lookups with a 503 while Redis is down, whatever REDIS_FAILURE_POLICY says', async () => {
     const gateway = await startGateway({
       bindings: {
@@ -60,11 +77,13 @@ describe('response owners shared through Redis', () => {
 });
 
 describe('response owners in memory', () => {
-  it('forget an owner once its TTL has passed', async () => {
+  it('hand out an unsettled response once, and forget the owner once its TTL has passed', async () => {
     const owners = memoryResponseOwners(1);
-    await owners.remember('resp_a', 'alice');
+    await owners.remember('resp_a', { keyId: 'alice', unsettled: true });
     expect(await owners.ownerOf('resp_a')).toBe('alice');
     expect(await owners.ownerOf('resp_b')).toBeNull();
+    expect(await owners.claimUnsettled('resp_a')).toBe(true);
+    expect(await owners.claimUnsettled('resp_a')).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect(await owners.ownerOf('resp_a')).toBeNull();
   });

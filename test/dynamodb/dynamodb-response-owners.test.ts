@@ -1,6 +1,9 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { type Item, numberOf, stringOf } from '../../adapters/node/dynamodb-client.ts';
+import { dynamoDbStores } from '../../adapters/node/dynamodb-stores.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
 import { ALICE, BOB, KEY_BINDINGS } from '../access/fixtures.ts';
 import { startGateway } from '../support/start-gateway.ts';
 import { packagedTemplate, startDynalite, tableOf } from './dynalite-server.ts';
@@ -28,5 +31,19 @@ describe('response owners shared through DynamoDB', () => {
     const expiresIn = numberOf(item, 'expiresAt') - Date.now() / 1000;
     expect(expiresIn).toBeGreaterThan(500);
     expect(expiresIn).toBeLessThanOrEqual(601);
+  });
+
+  it('hands an unsettled response to exactly one of several instances claiming it at once', async () => {
+    const config = loadConfig({ NODE_ENV: 'test', ...dynalite.bindings, REDIS_TIMEOUT_MS: '5000' });
+    const instances = [1, 2, 3].map(() => dynamoDbStores(config, createLogger({ level: 'silent' })));
+    await instances[0]?.responseOwners.remember('resp_claimed', { keyId: 'alice', unsettled: true });
+    await instances[0]?.responseOwners.remember('resp_settled', { keyId: 'alice', unsettled: false });
+    const claims = await Promise.all(
+      instances.flatMap((stores) => [1, 2].map(() => stores.responseOwners.claimUnsettled('resp_claimed'))),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await instances[1]?.responseOwners.claimUnsettled('resp_settled')).toBe(false);
+    expect(await instances[1]?.responseOwners.claimUnsettled('resp_unknown')).toBe(false);
+    expect(await instances[2]?.responseOwners.ownerOf('resp_claimed')).toBe('alice');
   });
 });

@@ -21,8 +21,13 @@ describe('response owners in the GatewayCounters Durable Object', () => {
     const local = localCounters();
     const config = loadConfig({ RESPONSE_OWNER_TTL_SECONDS: '600' });
     const { responseOwners } = workersStores(local.namespace)(config, createLogger({ level: 'silent' }));
-    await responseOwners.remember('resp_1', 'alice');
+    await responseOwners.remember('resp_1', { keyId: 'alice', unsettled: true });
     expect(await responseOwners.ownerOf('resp_1')).toBe('alice');
+    expect(await Promise.all([1, 2, 3].map(() => responseOwners.claimUnsettled('resp_1')))).toEqual([
+      true,
+      false,
+      false,
+    ]);
     expect(await responseOwners.ownerOf('resp_2')).toBeNull();
     const { counters, storage } = local.object('response:resp_1');
     expect(storage.count('response_owners')).toBe(1);

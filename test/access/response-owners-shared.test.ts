@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { redisStores } from '../../adapters/node/redis-stores.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -32,7 +32,9 @@ describe('response owners shared through Redis', () => {
     ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
 
     const client = new Redis(redis.url);
-    afterAll(() => client.quit());
+    onTestFinished(async () => {
+      await client.quit();
+    });
     expect(await client.get(`owners:response:${created.id}`)).toBe('alice');
     const ttl = await client.ttl(`owners:response:${created.id}`);
     expect(ttl).toBeGreaterThan(500);
@@ -42,7 +44,7 @@ describe('response owners shared through Redis', () => {
   it('hand an unsettled response to exactly one of several instances claiming it at once', async () => {
     const config = loadConfig({ REDIS_URL: redis.url, REDIS_PREFIX: 'claims:', REDIS_TIMEOUT_MS: '5000' });
     const instances = [1, 2, 3].map(() => redisStores(config, createLogger({ level: 'silent' })));
-    afterAll(() => Promise.all(instances.map((stores) => stores.close())));
+    onTestFinished(() => Promise.all(instances.map((stores) => stores.close())).then(() => {}));
     await instances[0]?.responseOwners.remember('resp_claimed', { keyId: 'alice', unsettled: true });
     await instances[0]?.responseOwners.remember('resp_settled', { keyId: 'alice', unsettled: false });
     const claims = await Promise.all(

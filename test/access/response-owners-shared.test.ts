@@ -13,10 +13,13 @@ const redis = await startRedisServer();
 
 describe('response owners shared through Redis', () => {
   it('let the creator read its response on another instance, and nobody else, with a TTL', async () => {
+    // A generous REDIS_TIMEOUT_MS: on a busy machine the first commands queue while an instance
+    // connects (an outage is the next test's subject).
     const bindings = {
       ...KEY_BINDINGS,
       REDIS_URL: redis.url,
       REDIS_PREFIX: 'owners:',
+      REDIS_TIMEOUT_MS: '15000',
       RESPONSE_OWNER_TTL_SECONDS: '600',
     };
     const first = await startGateway({ bindings });

@@ -12,7 +12,13 @@ const dynalite = await startDynalite(tableOf(await packagedTemplate()));
 
 describe('response owners shared through DynamoDB', () => {
   it('let the creator read its response on another instance, and nobody else, with a TTL', async () => {
-    const bindings = { ...KEY_BINDINGS, ...dynalite.bindings, RESPONSE_OWNER_TTL_SECONDS: '600' };
+    // A generous REDIS_TIMEOUT_MS (which bounds DynamoDB calls too) for a busy machine.
+    const bindings = {
+      ...KEY_BINDINGS,
+      ...dynalite.bindings,
+      REDIS_TIMEOUT_MS: '15000',
+      RESPONSE_OWNER_TTL_SECONDS: '600',
+    };
     const first = await startGateway({ bindings });
     const second = await startGateway({ bindings: { ...bindings, OPENAI_BASE_URL: first.upstream.baseURL } });
     const on = (gateway: typeof first, key: string) =>

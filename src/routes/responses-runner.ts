@@ -95,10 +95,17 @@ export function responsesRunner(options: Options) {
     controller: AbortController,
     answer: UpstreamStream,
     {
+      responseId = null,
       startingAfter,
       remember,
       account,
-    }: { startingAfter?: number; remember?: (id: string) => Promise<void>; account: Account },
+    }: {
+      /** Known before the stream names it (a replay from `starting_after` may never). */
+      responseId?: string | null;
+      startingAfter?: number;
+      remember?: (id: string) => Promise<void>;
+      account: Account;
+    },
   ) => {
     c.set('logAtStreamEnd', true);
     metrics.activeStreams.inc();
@@ -130,7 +137,7 @@ export function responsesRunner(options: Options) {
         accessLog.write(c, {
           ...fields,
           ...(answer.requestId ? { upstream_request_id: answer.requestId } : {}),
-          response_id: summary.responseId,
+          response_id: summary.responseId ?? responseId,
           outcome: failed && summary.outcome === 'ok' ? 'upstream_error' : summary.outcome,
           finish_reason: summary.finishReason,
           ...(summary.reason ? { reason: summary.reason } : {}),
@@ -219,6 +226,7 @@ export function responsesRunner(options: Options) {
         const after = Number.parseInt(params.get('starting_after') ?? '', 10);
         const answer = await upstream.replay(id, query, controller.signal);
         return relay(c, controller, answer, {
+          responseId: id,
           ...(Number.isFinite(after) ? { startingAfter: after } : {}),
           account: async (summary) => ({
             replay: true,

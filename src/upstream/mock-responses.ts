@@ -56,7 +56,7 @@ export function createMockResponses({ tokenDelayMs }: { tokenDelayMs: number }):
     async delete(id) {
       find(id);
       kept.delete(id);
-      return answer({ id, object: 'response.deleted', deleted: true });
+      return answer({ id, object: 'response', deleted: true });
     },
     async inputItems(id) {
       const { input } = find(id);

@@ -113,3 +113,42 @@ describe('/v1/responses limits and timeouts', async () => {
     await expect(client.responses.create({ input: 'x' })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
   });
 });
+
+describe('/v1/responses on shutdown, in metrics and with LOG_BODIES', async () => {
+  const ADMIN = 'admin-key-0123456789abcdef';
+  const gateway = await startGateway({
+    bindings: { SHUTDOWN_TIMEOUT_MS: '300', ADMIN_API_KEY: ADMIN, LOG_BODIES: 'on' },
+  });
+
+  it('counts the route in /metrics and puts the input and output text on the line with LOG_BODIES', async () => {
+    const response = await gateway.post('/v1/responses', { instructions: 'Be brief.', input: 'Say hello' });
+    const { id } = (await response.json()) as { id: string };
+    const line = await waitFor(() => gateway.logs.find((entry) => entry.response_id === id));
+    expect(line).toMatchObject({
+      prompt: { instructions: 'Be brief.', input: 'Say hello' },
+      completion: DEFAULT_REPLY,
+    });
+    const metrics = await (
+      await gateway.get('/metrics', { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
+    expect(metrics).toMatch(/gateway_requests_total\{[^}]*route="\/v1\/responses"[^}]*\} 1/);
+  });
+
+  it('ends a stream still open at shutdown with an error event, and aborts its upstream', async () => {
+    gateway.upstream.enqueue({ hang: 'mid-stream', afterChunks: 2 });
+    const response = await gateway.post('/v1/responses', { input: 'x', stream: true });
+    const reading = readSse(response);
+    await waitFor(() => gateway.upstream.requests.at(-1)?.chunksSent === 2 || undefined);
+    const upstreamRequest = gateway.upstream.requests.at(-1);
+    await gateway.shutdown();
+    const events = await reading;
+    expect(events.filter((event) => event.event === 'response.output_text.delta')).toHaveLength(2);
+    expect(events.at(-1)?.event).toBe('error');
+    expect(JSON.parse(events.at(-1)?.data ?? '{}')).toMatchObject({
+      type: 'error',
+      code: 'server_shutting_down',
+    });
+    await upstreamRequest?.done;
+    expect(upstreamRequest?.aborted).toBe(true);
+  });
+});

@@ -11,7 +11,7 @@ export type Results = {
 
 const byTarget = <T>(): Record<TargetName, T[]> => ({ gateway: [], reference: [], direct: [] });
 export const emptyResults = (): Results => ({
-  load: { stream: byTarget(), json: byTarget(), v1: byTarget() },
+  load: { stream: byTarget(), json: byTarget(), v1: byTarget(), responses: byTarget() },
   serial: { stream: byTarget(), json: byTarget() },
   memory: { gateway: [], reference: [] },
   aborts: byTarget(),

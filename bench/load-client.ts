@@ -9,7 +9,17 @@ import { percentile } from './stats.ts';
  */
 
 /** `headers` go with every request beside the content type and length (the gateway's client key). */
-export type Endpoint = { url: URL; body: Buffer; sse: boolean; headers?: Record<string, string> };
+export type Endpoint = {
+  url: URL;
+  body: Buffer;
+  sse: boolean;
+  headers?: Record<string, string>;
+  /**
+   * What a complete stream holds (a Responses API stream ends with `response.completed`, not
+   * `[DONE]`): searched in every chunk, not only the stream's tail. Unset: the tail holds `[DONE]`.
+   */
+  completeMarker?: string;
+};
 
 export type Sample = {
   ok: boolean;
@@ -51,6 +61,8 @@ export function send(
     let head = endpoint.sse ? '' : null;
     let endedWithNewline = false;
     let tail = '';
+    const marker = endpoint.completeMarker;
+    let sawMarker = false;
     let settled = false;
     const settle = (error?: string) => {
       if (settled) return;
@@ -98,10 +110,14 @@ export function send(
             eventCounter.events++;
           endedWithNewline = bytes[bytes.length - 1] === 0x0a;
         }
-        if (endpoint.sse) tail = (tail + bytes.subarray(-32).toString('latin1')).slice(-32);
+        if (marker && !sawMarker) {
+          sawMarker = (tail + bytes.toString('latin1')).includes(marker);
+          tail = bytes.subarray(-marker.length).toString('latin1');
+        } else if (endpoint.sse) tail = (tail + bytes.subarray(-32).toString('latin1')).slice(-32);
       });
       res.on('end', () => {
-        sample.ok = sample.status === 200 && (!endpoint.sse || tail.includes('[DONE]'));
+        const complete = marker ? sawMarker : tail.includes('[DONE]');
+        sample.ok = sample.status === 200 && (!endpoint.sse || complete);
         settle(sample.ok ? undefined : `status ${sample.status}`);
       });
       res.on('error', (error) => settle(error.message));

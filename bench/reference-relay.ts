@@ -56,5 +56,20 @@ export function referenceRelay({ apiKey, baseURL }: { apiKey: string; baseURL: s
     });
   });
 
+  // The Responses API as the same obvious relay writes it: each event the SDK yields, re-sent.
+  app.post('/v1/responses', async (c) => {
+    const body = await c.req.json<Record<string, unknown>>();
+    return streamSSE(c, async (sse) => {
+      const controller = new AbortController();
+      sse.onAbort(() => controller.abort());
+      const stream = await client.responses.create(
+        { model: 'gpt-4o-mini', ...body, stream: true },
+        { signal: controller.signal },
+      );
+      for await (const event of stream)
+        await sse.writeSSE({ event: event.type, data: JSON.stringify(event) });
+    });
+  });
+
   return app;
 }

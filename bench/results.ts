@@ -9,6 +9,7 @@ const KIND: Record<Kind, string> = {
   stream: '/api/completions/stream (50 tokens)',
   json: 'JSON',
   v1: '/v1 stream (50 tokens)',
+  responses: '/v1/responses stream (50 tokens)',
 };
 const RELAY_TITLE = { gateway: 'Gateway', reference: 'Reference' } as const;
 
@@ -38,7 +39,7 @@ export function render(results: Results, info: RunInfo, sizes: Sizes): string {
   if (targets) sections.push('#### Targets', targets);
 
   const loadRows: string[][] = [];
-  for (const kind of ['v1', 'stream', 'json'] as const) {
+  for (const kind of ['v1', 'responses', 'stream', 'json'] as const) {
     const runs = results.load[kind];
     if (runs.gateway.length === 0) continue;
     const row = (figure: string, pick: (run: Measured) => number, digits: number) => [
@@ -101,7 +102,7 @@ export function render(results: Results, info: RunInfo, sizes: Sizes): string {
     ['concurrency 50', results.load],
     ['concurrency 1', results.serial],
   ] as const) {
-    for (const kind of ['v1', 'stream', 'json'] as const) {
+    for (const kind of ['v1', 'responses', 'stream', 'json'] as const) {
       const runs = (group as Partial<Results['load']>)[kind];
       if (!runs?.gateway.length) continue;
       const cpu = (list: Measured[], key: keyof Measured['cpuPerRequestUs']) =>

@@ -32,7 +32,7 @@ import {
 const USAGE = `Options:
   --quick               one small repetition, a smoke run; does not write docs/benchmarks.md
   --reps N              repetitions of every figure (default 5)
-  --only a,b            scenarios: v1,stream,json,serial,memory,aborts,profile (default: all but profile)
+  --only a,b            scenarios: v1,responses,stream,json,serial,memory,aborts,profile (default: all but profile)
   --profile             also profile a gateway under each load (v1, stream, json; V8 CPU profiles,
                         the format of node --cpu-prof, to bench/profiles/) and summarise them
   --gateway-env K=V     extra gateway binding, repeatable (e.g. LOG_LEVEL=silent)
@@ -70,9 +70,9 @@ const sizes: Sizes = {
 };
 const warmupRequests = quick ? 200 : 1_000;
 const profileRequests = quick ? 2_000 : 10_000;
-const KNOWN = ['v1', 'stream', 'json', 'serial', 'memory', 'aborts', 'profile'];
+const KNOWN = ['v1', 'responses', 'stream', 'json', 'serial', 'memory', 'aborts', 'profile'];
 const scenarios = new Set(
-  (values.only ?? 'v1,stream,json,serial,memory,aborts').split(',').map((name) => name.trim()),
+  (values.only ?? 'v1,responses,stream,json,serial,memory,aborts').split(',').map((name) => name.trim()),
 );
 if (values.profile) scenarios.add('profile');
 const unknown = [...scenarios].filter((name) => !KNOWN.includes(name));
@@ -110,7 +110,7 @@ const children: Child[] = [upstream, ctx.relays.gateway.child, ctx.relays.refere
 try {
   const results = emptyResults();
   const fast = () => upstream.call('setDefault', { fast: true, content: reply(50) });
-  const needsWarmup = ['v1', 'stream', 'json', 'serial'].some((name) => scenarios.has(name));
+  const needsWarmup = ['v1', 'responses', 'stream', 'json', 'serial'].some((name) => scenarios.has(name));
   if (needsWarmup) {
     await fast();
     for (const target of [...RELAYS, 'direct'] as const) {
@@ -123,7 +123,9 @@ try {
     await upstream.call('takeRequests');
   }
 
-  const repeated = ['v1', 'stream', 'json', 'serial', 'aborts', 'memory'].some((name) => scenarios.has(name));
+  const repeated = ['v1', 'responses', 'stream', 'json', 'serial', 'aborts', 'memory'].some((name) =>
+    scenarios.has(name),
+  );
   for (let rep = 0; repeated && rep < sizes.reps; rep++) {
     // Alternate the order, so a burst of outside load does not always land on one side; the
     // gateway and the reference always run next to each other.

@@ -11,10 +11,14 @@ export type RelayName = Exclude<TargetName, 'direct'>;
 export const RELAYS = ['gateway', 'reference'] as const satisfies readonly RelayName[];
 /**
  * `stream`: POST /api/completions/stream (the gateway's `{"content":...}` frames); `json`: POST
- * /api/completions; `v1`: POST /v1/chat/completions with `stream: true` (OpenAI's chunks relayed).
+ * /api/completions; `v1`: POST /v1/chat/completions with `stream: true` (OpenAI's chunks relayed);
+ * `responses`: POST /v1/responses with `stream: true` (the Responses API's events relayed).
  */
-export type Kind = 'stream' | 'json' | 'v1';
-export const KINDS = ['stream', 'json', 'v1'] as const satisfies readonly Kind[];
+export type Kind = 'stream' | 'json' | 'v1' | 'responses';
+export const KINDS = ['stream', 'json', 'v1', 'responses'] as const satisfies readonly Kind[];
+
+/** How a complete Responses API stream shows itself (it sends no `[DONE]`). */
+const RESPONSES_COMPLETE = 'event: response.completed\n';
 
 export type Relay = { child: Child; url: string };
 
@@ -62,6 +66,7 @@ const PATHS: Record<Kind, string> = {
   stream: '/api/completions/stream',
   json: '/api/completions',
   v1: '/v1/chat/completions',
+  responses: '/v1/responses',
 };
 
 /**
@@ -72,10 +77,13 @@ export function relayEndpoint(relayUrl: string, kind: Kind, marker = 'Say hello'
   const body =
     kind === 'v1'
       ? { model: 'gpt-4o-mini', messages: messages(marker), stream: true }
-      : { messages: messages(marker) };
+      : kind === 'responses'
+        ? { model: 'gpt-4o-mini', input: marker, stream: true }
+        : { messages: messages(marker) };
   return {
     url: new URL(PATHS[kind], relayUrl),
     sse: kind !== 'json',
+    ...(kind === 'responses' ? { completeMarker: RESPONSES_COMPLETE } : {}),
     body: Buffer.from(JSON.stringify(body)),
     headers: { authorization: `Bearer ${GATEWAY_KEY}` },
   };
@@ -84,6 +92,14 @@ export function relayEndpoint(relayUrl: string, kind: Kind, marker = 'Say hello'
 /** The same request every way: the direct one as the gateway itself sends it upstream. */
 export function endpoint(ctx: BenchContext, target: TargetName, kind: Kind, marker = 'Say hello'): Endpoint {
   if (target !== 'direct') return relayEndpoint(ctx.relays[target].url, kind, marker);
+  if (kind === 'responses') {
+    return {
+      url: new URL(`${ctx.directBaseURL}/responses`),
+      sse: true,
+      completeMarker: RESPONSES_COMPLETE,
+      body: Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', input: marker, stream: true })),
+    };
+  }
   const sse = kind !== 'json';
   const body = {
     model: 'gpt-4o-mini',

@@ -137,6 +137,11 @@ export function renderTargets(results: Results, concurrency: number, openStreams
       0.6,
     ),
     throughputRow(
+      results.load.responses,
+      `\`/v1/responses\` stream, 50 tokens, c=${concurrency}: throughput vs direct`,
+      0.6,
+    ),
+    throughputRow(
       results.load.stream,
       `\`/api/completions/stream\`, c=${concurrency}: throughput vs direct`,
       0.5,

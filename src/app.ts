@@ -22,6 +22,10 @@ import { completionRunner } from './routes/completion-runner.ts';
 import { completionsRoute } from './routes/completions.ts';
 import { healthRoute } from './routes/health.ts';
 import { playgroundEnabled, playgroundRoute } from './routes/playground.ts';
+import { responseTenancy } from './routes/response-tenancy.ts';
+import { responsesRoute } from './routes/responses.ts';
+import { responsesRequestBuilder } from './routes/responses-request.ts';
+import { responsesRunner } from './routes/responses-runner.ts';
 import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
 import { memoryStores } from './stores/memory-stores.ts';
@@ -71,7 +75,7 @@ export function createApp(deps: AppDeps) {
     warnOpen(config, log);
   }
   const metrics = createGatewayMetrics();
-  const upstream = createUpstream({
+  const { chat: upstream, responses: responsesUpstream } = createUpstream({
     config,
     log,
     transport: deps.upstreamTransport,
@@ -99,6 +103,15 @@ export function createApp(deps: AppDeps) {
     shutdownSignal: deps.shutdownSignal,
   });
   const chatRequest = chatRequestBuilder(config);
+  const responses = responsesRunner({
+    upstream: responsesUpstream,
+    tenancy: responseTenancy({ owners: stores.responseOwners, log }),
+    settle,
+    accessLog,
+    metrics,
+    config,
+    shutdownSignal: deps.shutdownSignal,
+  });
   const onStoreFailure = storeFailurePolicy(config.REDIS_FAILURE_POLICY);
 
   const app = new Hono<AppEnv>({ getPath: pathOf });
@@ -140,6 +153,10 @@ export function createApp(deps: AppDeps) {
   app.use(jsonHygiene());
   app.route('/api/completions', completionsRoute({ chatRequest, completions }));
   app.route('/api/streams', streamsRoute({ chatRequest, completions, streamTokens }));
+  app.route(
+    '/v1/responses',
+    responsesRoute({ responsesRequest: responsesRequestBuilder(config), responses }),
+  );
   app.route('/v1', v1Route({ chatRequest, completions, upstream, allowedModels: config.ALLOWED_MODELS }));
 
   app.notFound((c) => renderError(c, notFound(c.req.path)));

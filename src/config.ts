@@ -125,6 +125,9 @@ const ConfigFields = z.object({
     ),
   ),
   STREAM_TOKEN_TTL_SECONDS: count(60),
+  // How long the gateway remembers which client key created a Responses API response: OpenAI
+  // keeps a stored response 30 days by default.
+  RESPONSE_OWNER_TTL_SECONDS: count(30 * 24 * 3600),
   // Unset: on outside production.
   PLAYGROUND: optionalToggle,
   // Production refuses to run without client keys unless this says anonymous traffic is meant.

@@ -14,6 +14,7 @@ import {
   str,
 } from './dynamodb-client.ts';
 import { dynamoDbCooldownStore } from './dynamodb-cooldown-store.ts';
+import { dynamoDbResponseOwners } from './dynamodb-response-owners.ts';
 import { dynamoDbUsageStore } from './dynamodb-usage-store.ts';
 
 // stores.ts names the kinds it knew of before DynamoDB; the access log and tests read this one.
@@ -37,6 +38,7 @@ export function dynamoDbStores(config: Config, log: Logger): Stores {
     tokens: tokenStore(call, run, config.TOKEN_LIMIT_WINDOW_MS),
     usage: dynamoDbUsageStore(call, run),
     cooldowns: dynamoDbCooldownStore(call, run),
+    responseOwners: dynamoDbResponseOwners(call, run, config.RESPONSE_OWNER_TTL_SECONDS),
     async close() {
       run.closing = true;
     },

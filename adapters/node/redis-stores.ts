@@ -5,6 +5,7 @@ import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
 import { redisCooldownStore } from './redis-cooldown-store.ts';
+import { redisResponseOwners } from './redis-response-owners.ts';
 import { redisUsageStore } from './redis-usage-store.ts';
 
 /**
@@ -30,6 +31,7 @@ export function redisStores(config: Config, log: Logger): Stores {
     tokens: redisTokenStore(redis, run, `${prefix}tokens:`, config.TOKEN_LIMIT_WINDOW_MS),
     usage: redisUsageStore(redis, run, `${prefix}usage:`),
     cooldowns: redisCooldownStore(redis, run, prefix),
+    responseOwners: redisResponseOwners(redis, run, `${prefix}response:`, config.RESPONSE_OWNER_TTL_SECONDS),
     async close() {
       run.closing = true;
       await redis.quit().catch(() => redis.disconnect());

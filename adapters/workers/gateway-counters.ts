@@ -24,6 +24,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS cooldowns (
     name TEXT PRIMARY KEY, failures INTEGER NOT NULL, cool_until INTEGER NOT NULL, live_until INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS probes (name TEXT PRIMARY KEY, claimed_until INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS response_owners (
+    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, unsettled INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
 /**
@@ -209,6 +211,42 @@ export class GatewayCounters extends DurableObject {
     return true;
   }
 
+  /** Which client key created a Responses API response (one object per response id). */
+  async rememberOwner(
+    responseId: string,
+    keyId: string,
+    unsettled: boolean,
+    expiresAt: number,
+  ): Promise<void> {
+    this.#sql(
+      'INSERT OR REPLACE INTO response_owners (id, key_id, unsettled, expires_at) VALUES (?, ?, ?, ?)',
+      responseId,
+      keyId,
+      unsettled ? 1 : 0,
+      expiresAt,
+    );
+    await this.#expireAt(expiresAt);
+  }
+
+  ownerOf(responseId: string): string | null {
+    const [row] = this.#sql<{ key_id: string }>(
+      'SELECT key_id FROM response_owners WHERE id = ? AND expires_at > ?',
+      responseId,
+      Date.now(),
+    ).toArray();
+    return row?.key_id ?? null;
+  }
+
+  /** True once: the call that finds the response unsettled marks it settled. */
+  claimUnsettled(responseId: string): boolean {
+    const rows = this.#sql<{ id: string }>(
+      'UPDATE response_owners SET unsettled = 0 WHERE id = ? AND unsettled = 1 AND expires_at > ? RETURNING id',
+      responseId,
+      Date.now(),
+    ).toArray();
+    return rows.length > 0;
+  }
+
   /**
    * Windows, cooldowns and probe claims that ended are deleted, as Redis expires their keys. An
    * object left with nothing live (a client that stopped calling) deletes all its storage, so one
@@ -220,10 +258,12 @@ export class GatewayCounters extends DurableObject {
     this.#sql('DELETE FROM tokens WHERE ends_at <= ?', now);
     this.#sql('DELETE FROM cooldowns WHERE live_until <= ?', now);
     this.#sql('DELETE FROM probes WHERE claimed_until <= ?', now);
+    this.#sql('DELETE FROM response_owners WHERE expires_at <= ?', now);
     const { next, usage } = this.#sql<{ next: number | null; usage: number }>(
       `SELECT (SELECT max(t) FROM (
                 SELECT reset_at AS t FROM hits UNION ALL SELECT ends_at FROM tokens
-                UNION ALL SELECT live_until FROM cooldowns UNION ALL SELECT claimed_until FROM probes))
+                UNION ALL SELECT live_until FROM cooldowns UNION ALL SELECT claimed_until FROM probes
+                UNION ALL SELECT expires_at FROM response_owners))
               AS next, (SELECT count(*) FROM usage) AS usage`,
     ).one();
     this.#alarmAt = 0;

@@ -7,6 +7,7 @@ import { type Stores, StoreUnavailableError } from '../../src/stores/stores.ts';
 import { summarise } from '../../src/usage/usage-store.ts';
 // A type only: this file loads without workerd's `cloudflare:workers`, so Node tests can run it.
 import type { GatewayCounters } from './gateway-counters.ts';
+import { workersResponseOwners } from './workers-response-owners.ts';
 
 export type CountersNamespace = DurableObjectNamespace<GatewayCounters>;
 type Counters = DurableObjectStub<GatewayCounters>;
@@ -69,6 +70,7 @@ export function workersStores(namespace: CountersNamespace): (config: Config, lo
         totals: async (from, to) =>
           summarise(await call(USAGE_OBJECT, (counters) => counters.usageRows(from, to)), from, to),
       },
+      responseOwners: workersResponseOwners(call, config.RESPONSE_OWNER_TTL_SECONDS),
       // Nothing to close: a stub holds no connection.
       async close() {},
     };

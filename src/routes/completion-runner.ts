@@ -10,13 +10,12 @@ import { SSE_HEADERS } from '../streaming/sse-frames.ts';
 import { StopReason } from '../streaming/stop-reason.ts';
 import type {
   AllowedChatRequest,
-  CallContext,
   ChatRequest,
   ChatUpstream,
   UpstreamCompletion,
 } from '../upstream/chat-upstream.ts';
-import type { Attempt } from '../upstream/upstream-pool.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
+import { traced } from './upstream-trace.ts';
 
 type Options = {
   upstream: ChatUpstream;
@@ -30,9 +29,6 @@ type Options = {
 
 const never = new AbortController().signal;
 
-/** Names the upstream that answered (UPSTREAMS' `name`). */
-export const UPSTREAM_HEADER = 'x-gateway-upstream';
-
 /**
  * What every completion route does once it has a request: call the upstream, settle the usage
  * ledger, and answer (JSON), or relay the stream in a surface's frame format (SSE).
@@ -44,30 +40,6 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
     limitKey: limitKeyOf(c),
     request,
   });
-
-  /**
-   * One upstream call with its attempts noted: the access-log line names the upstream that
-   * answered, and every attempt when there was more than one or none succeeded; the response
-   * says which upstream answered.
-   */
-  const traced = async <T extends { upstream: string }>(
-    c: Context<AppEnv>,
-    run: (call: CallContext) => Promise<T>,
-    signal: AbortSignal = c.req.raw.signal,
-  ): Promise<T> => {
-    const attempts: Attempt[] = [];
-    let answer: T | undefined;
-    try {
-      answer = await run({ signal, requestId: c.get('requestId'), attempts });
-      c.header(UPSTREAM_HEADER, answer.upstream);
-      return answer;
-    } finally {
-      const fields = c.get('logFields');
-      if (answer) fields.upstream = answer.upstream;
-      if (attempts.length > 1 || (!answer && attempts.length))
-        fields.upstream_attempts = attempts.map(({ upstream, outcome }) => `${upstream}:${outcome}`);
-    }
-  };
 
   return {
     async complete(c: Context<AppEnv>, request: AllowedChatRequest): Promise<UpstreamCompletion> {

@@ -3,13 +3,16 @@ import type { AppEnv } from '../app-env.ts';
 import type { Config } from '../config.ts';
 import { memoryUsageStore } from '../usage/usage-store.ts';
 import { memoryCooldownStore } from './memory-cooldown-store.ts';
+import { memoryResponseOwners } from './memory-response-owners.ts';
 import type { Stores, TokenStore, TokenWindow } from './stores.ts';
 
 /**
  * Limits kept in this process (or isolate) only. Right for one Node server; on Lambda and Workers
  * every instance counts on its own, so a client gets the limit once per instance.
  */
-export function memoryStores(config: Pick<Config, 'TOKEN_LIMIT_WINDOW_MS'>): Stores {
+export function memoryStores(
+  config: Pick<Config, 'TOKEN_LIMIT_WINDOW_MS' | 'RESPONSE_OWNER_TTL_SECONDS'>,
+): Stores {
   const requests = new MemoryStore<AppEnv>();
   return {
     kind: 'memory',
@@ -17,6 +20,7 @@ export function memoryStores(config: Pick<Config, 'TOKEN_LIMIT_WINDOW_MS'>): Sto
     tokens: memoryTokenStore(config.TOKEN_LIMIT_WINDOW_MS),
     usage: memoryUsageStore(),
     cooldowns: memoryCooldownStore(),
+    responseOwners: memoryResponseOwners(config.RESPONSE_OWNER_TTL_SECONDS),
     async close() {
       requests.shutdown();
     },

@@ -1,6 +1,7 @@
 import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
+import type { ResponseOwnerStore } from './response-owner-store.ts';
 
 /** Tokens a client has spent in the current window, and when that window ends. */
 export type TokenWindow = { used: number; resetMs: number };
@@ -60,6 +61,8 @@ export type Stores = {
   usage: UsageStore;
   /** Which upstreams are cooling down after failures (src/upstream/upstream-pool.ts). */
   cooldowns: CooldownStore;
+  /** Which client key created each Responses API response (response-owner-store.ts). */
+  responseOwners: ResponseOwnerStore;
   close(): Promise<void>;
 };
 

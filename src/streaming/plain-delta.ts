@@ -34,7 +34,7 @@ export function plainDelta(data: string): { content: string | null } | undefined
 }
 
 /** The index of the quote that closes the JSON string starting at `start`, or -1. */
-function stringEnd(data: string, start: number): number {
+export function stringEnd(data: string, start: number): number {
   for (let index = start; index < data.length; index++) {
     const char = data.charCodeAt(index);
     if (char === 0x5c /* \ */) index++;

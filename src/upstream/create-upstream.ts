@@ -2,9 +2,12 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { CooldownStore } from '../stores/stores.ts';
 import type { ChatUpstream } from './chat-upstream.ts';
+import { createMockResponses } from './mock-responses.ts';
 import { createMockUpstream } from './mock-upstream.ts';
 import { createOpenAIClient } from './openai-client.ts';
 import { pooledChatUpstream } from './pooled-chat-upstream.ts';
+import { pooledResponsesUpstream } from './pooled-responses-upstream.ts';
+import type { ResponsesUpstream } from './responses-upstream.ts';
 import { fetchTransport, type UpstreamTransport } from './transport.ts';
 import { createUpstreamPool, type PoolMetrics } from './upstream-pool.ts';
 
@@ -20,14 +23,14 @@ type Options = {
 export const upstreamMode = (config: Pick<Config, 'upstreams'>) =>
   config.upstreams.length ? 'upstream' : 'mock';
 
-/** Picks the upstream once per configuration: the pool of real ones, or the mock model. */
-export function createUpstream({
-  config,
-  log,
-  transport = fetchTransport(),
-  cooldowns,
-  metrics,
-}: Options): ChatUpstream {
+/**
+ * Picks the upstreams once per configuration: the pool of real ones (both surfaces over the one
+ * pool, so they share its cooldowns), or the mock model.
+ */
+export function createUpstream({ config, log, transport = fetchTransport(), cooldowns, metrics }: Options): {
+  chat: ChatUpstream;
+  responses: ResponsesUpstream;
+} {
   if (config.upstreams.length) {
     const endpoints = config.upstreams.map((spec) => {
       const client = createOpenAIClient({
@@ -55,12 +58,18 @@ export function createUpstream({
         probeMs: config.REQUEST_TIMEOUT,
       },
     });
-    return pooledChatUpstream(pool);
+    return { chat: pooledChatUpstream(pool), responses: pooledResponsesUpstream(pool) };
   }
   log.warn('mock_mode', {
     message:
       'No OPENAI_API_KEY or UPSTREAMS is set: replies come from the built-in mock model. ' +
       'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server), or UPSTREAMS, to call a real model.',
   });
-  return createMockUpstream({ tokenDelayMs: config.MOCK_TOKEN_DELAY_MS, defaultModel: config.DEFAULT_MODEL });
+  return {
+    chat: createMockUpstream({
+      tokenDelayMs: config.MOCK_TOKEN_DELAY_MS,
+      defaultModel: config.DEFAULT_MODEL,
+    }),
+    responses: createMockResponses({ tokenDelayMs: config.MOCK_TOKEN_DELAY_MS }),
+  };
 }

@@ -45,8 +45,10 @@ export async function heldUntilCommit(
   let committed = false;
   const parser = createParser({
     onEvent({ event, data }) {
+      // Past the commit, the rest of a chunk read here is the relay's to judge.
+      if (committed) return;
       if (event === 'error') throw streamFailedBeforeContent('an error event before the first content', data);
-      if (!committed && commits(data, event ?? 'message')) committed = true;
+      if (commits(data, event ?? 'message')) committed = true;
     },
   });
   let ended = false;

@@ -1,5 +1,7 @@
 import type { ChatRequest, Usage } from '../upstream/chat-upstream.ts';
+import { inputTexts } from '../upstream/input-text.ts';
 import { textOf } from '../upstream/message-text.ts';
+import type { ResponsesRequest } from '../upstream/responses-upstream.ts';
 
 // OpenAI's chat format adds about 3 tokens per message and 3 to prime the reply.
 const PER_MESSAGE = 3;
@@ -35,11 +37,24 @@ const MAX_CHARS_PER_TOKEN_DELTA = 8;
  * delta, so the deltas relayed count the completion exactly; a server that batches tokens into
  * longer deltas (or a JSON answer, which has none) is counted from the text instead.
  */
-export function estimateUsage(request: ChatRequest, relayed: Relayed): Usage {
+export function estimateUsage(request: ChatRequest | ResponsesRequest, relayed: Relayed): Usage {
   let prompt = REPLY_PRIMER;
-  for (const message of request.messages) prompt += PER_MESSAGE + estimateTokens(textOf(message.content));
+  // A Responses API request's instructions and input items count as messages do.
+  const texts = isChat(request)
+    ? request.messages.map((message) => textOf(message.content))
+    : inputTexts(request);
+  for (const text of texts) prompt += PER_MESSAGE + estimateTokens(text);
   const oneTokenEach =
     relayed.deltas > 0 && relayed.text.length <= relayed.deltas * MAX_CHARS_PER_TOKEN_DELTA;
   const completion = oneTokenEach ? relayed.deltas : estimateTokens(relayed.text);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
+
+/** What LOG_BODIES puts on the line as the prompt: the messages, or the instructions and input. */
+export const promptOf = (request: ChatRequest | ResponsesRequest): unknown =>
+  isChat(request)
+    ? request.messages
+    : { ...(request.instructions ? { instructions: request.instructions } : {}), input: request.input };
+
+const isChat = (request: ChatRequest | ResponsesRequest): request is ChatRequest =>
+  Array.isArray(request.messages);

@@ -1,7 +1,8 @@
 import { describeError, type LogFields, type Logger } from '../logger.ts';
 import { StoreUnavailableError, type TokenStore } from '../stores/stores.ts';
 import type { ChatRequest, Usage } from '../upstream/chat-upstream.ts';
-import { estimateUsage } from './estimate-tokens.ts';
+import type { ResponsesRequest } from '../upstream/responses-upstream.ts';
+import { estimateUsage, promptOf } from './estimate-tokens.ts';
 import type { UsageStore } from './usage-store.ts';
 
 /** A finished completion, JSON or stream, whole or cut short, as the ledger settles it. */
@@ -13,7 +14,8 @@ export type Completion = {
   limitKey: string;
   /** The model that answered (the upstream's name for it when it gave one). */
   model: string;
-  request: ChatRequest;
+  /** A chat completions request, or a Responses API one (its prompt is its instructions and input). */
+  request: ChatRequest | ResponsesRequest;
   /** As the upstream reported it; null when it sent none (a stream cut short, some servers). */
   usage: Usage | null;
   /** The content relayed or returned, for estimating usage the upstream did not report. */
@@ -56,7 +58,7 @@ export function createUsageLedger({
     const fields: LogFields = {
       model,
       ...(completion.upstreamRequestId ? { upstream_request_id: completion.upstreamRequestId } : {}),
-      ...(logBodies ? { prompt: request.messages, completion: completionText } : {}),
+      ...(logBodies ? { prompt: promptOf(request), completion: completionText } : {}),
     };
     let usage: Usage;
     try {

@@ -100,6 +100,33 @@ describe('Lambda Function URL handler (bundle under aws-lambda-ric)', () => {
     ]);
   });
 
+  it('streams a Responses API response, its events as the upstream sent them, with its usage logged', async () => {
+    const invocation = invoke({
+      path: '/v1/responses',
+      body: { input: 'Say hello', stream: true },
+      headers: { 'x-request-id': 'lambda-responses-1' },
+    });
+    const response = await invocation.response;
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const events = await readSse(response);
+    expect(events[0]?.event).toBe('response.created');
+    const deltas = events.filter((event) => event.event === 'response.output_text.delta');
+    expect(deltas.map((event) => JSON.parse(event.data).delta).join('')).toBe(DEFAULT_REPLY);
+    expect(events.at(-1)?.event).toBe('response.completed');
+    expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: false });
+    await invocation.settled;
+    expect(fn.logs.filter((line) => line.request_id === 'lambda-responses-1')).toEqual([
+      expect.objectContaining({
+        path: '/v1/responses',
+        status: 200,
+        outcome: 'ok',
+        finish_reason: 'completed',
+        usage: { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length },
+      }),
+    ]);
+  });
+
   it('answers a request that fails validation with 400 JSON in the prelude', async () => {
     const invocation = postStream({ messages: [] });
     const response = await invocation.response;

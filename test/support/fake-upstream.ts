@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleResponses, type ResponsesState, responsesState } from './fake-responses.ts';
 
 /**
  * A fake OpenAI-compatible upstream: a real HTTP server on 127.0.0.1 speaking OpenAI's wire
@@ -39,6 +40,8 @@ export type Scenario = {
   malformed?: boolean;
   /** Send an OpenAI-style `{"error":...}` data frame mid-stream, as OpenAI does on server errors. */
   errorEvent?: boolean;
+  /** Responses API only (fake-responses.ts): end the stream with `response.failed` after `afterChunks` deltas. */
+  responseFailed?: boolean;
   /**
    * Send no usage, as some compatible servers never do: streams ignore
    * `stream_options.include_usage`, JSON completions leave `usage` out.
@@ -103,9 +106,10 @@ export async function startFakeUpstream(
   let fallback = defaults;
   const queue: Scenario[] = [];
   const requests: RecordedRequest[] = [];
+  const responses = responsesState();
   const server = createServer((req, res) => {
     const scenario = queue.shift() ?? fallback;
-    void handle(req, res, scenario, requests);
+    void handle(req, res, scenario, requests, responses);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
@@ -131,6 +135,7 @@ async function handle(
   res: ServerResponse,
   scenario: Scenario,
   requests: RecordedRequest[],
+  responses: ResponsesState,
 ): Promise<void> {
   const raw = await readBody(req);
   let resolveDone!: () => void;
@@ -163,6 +168,13 @@ async function handle(
       object: 'list',
       data: [{ id: 'gpt-4o-mini', object: 'model', created: 1_700_000_000, owned_by: 'fake' }],
     });
+  }
+  if (
+    record.path === '/v1/responses' ||
+    record.path.startsWith('/v1/responses/') ||
+    record.path.startsWith('/v1/responses?')
+  ) {
+    return handleResponses(req, res, record, scenario, responses);
   }
   if (!record.path.startsWith('/v1/chat/completions') || record.method !== 'POST') {
     return sendError(res, 404, `Unknown path ${record.path}`, 'invalid_request_error', 'unknown_url');

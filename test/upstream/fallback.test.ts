@@ -22,15 +22,17 @@ async function fakes(count: number): Promise<FakeUpstream[]> {
   return started;
 }
 
+const keyBinding = (name: string) => `KEY_${name.toUpperCase().replace(/\W/g, '_')}`;
+
 type Entry = { name: string; fake?: FakeUpstream; base_url?: string } & Record<string, unknown>;
 
 /** A gateway whose UPSTREAMS lists `entries` in order; each key sits in a binding of its own. */
 async function gatewayOver(entries: Entry[], bindings: Record<string, string> = {}) {
-  const keys = Object.fromEntries(entries.map(({ name }) => [`KEY_${name.toUpperCase()}`, `sk-${name}-key`]));
+  const keys = Object.fromEntries(entries.map(({ name }) => [keyBinding(name), `sk-${name}-key`]));
   const list = entries.map(({ name, fake, ...rest }) => ({
     name,
     base_url: fake?.baseURL,
-    api_key_binding: `KEY_${name.toUpperCase()}`,
+    api_key_binding: keyBinding(name),
     ...rest,
   }));
   return startGateway({
@@ -59,7 +61,7 @@ describe('UPSTREAMS, as configured', () => {
   const entry = (name: string, extra: Record<string, unknown> = {}) => ({
     name,
     base_url: 'http://127.0.0.1:9/v1',
-    api_key_binding: `KEY_${name.toUpperCase()}`,
+    api_key_binding: keyBinding(name),
     ...extra,
   });
   const load =
@@ -517,6 +519,41 @@ describe('which upstream serves what', () => {
     expect(a!.requests.length).toBeGreaterThan(b!.requests.length);
     expect(b!.requests.length).toBeGreaterThan(0);
     expect(c!.requests).toHaveLength(0);
+  });
+});
+
+describe('the Responses API over several upstreams', () => {
+  it('goes only to entries that serve it, falls back before the first output, and finds a stored response where it lives', async () => {
+    const [chatOnly, a, b] = await fakes(3);
+    const gateway = await gatewayOver(
+      [
+        { name: 'chat-only', fake: chatOnly, responses: false },
+        { name: 'a', fake: a },
+        { name: 'b', fake: b },
+      ],
+      { UPSTREAM_ATTEMPTS_EACH: '1' },
+    );
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    a!.enqueue({ reset: true, afterChunks: 0 });
+    const stream = client.responses.stream({ model: 'gpt-4o-mini', input: 'Say hello' });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    const final = await stream.finalResponse();
+    expect(text).toBe(DEFAULT_REPLY);
+    expect(final.output_text).toBe(DEFAULT_REPLY);
+    expect([chatOnly!.requests.length, a!.requests.length, b!.requests.length]).toEqual([0, 1, 1]);
+
+    // Stored on b: a is asked first and does not know it.
+    const retrieved = await client.responses.retrieve(final.id);
+    expect(retrieved.id).toBe(final.id);
+    expect(a!.requests.at(-1)?.path).toBe(`/v1/responses/${final.id}`);
+    expect(b!.requests.at(-1)?.path).toBe(`/v1/responses/${final.id}`);
+    expect(chatOnly!.requests).toHaveLength(0);
+
+    a!.enqueue({ status: 503 });
+    const created = await gateway.post('/v1/responses', { input: 'Say hello' });
+    expect(created.status).toBe(200);
+    expect(created.headers.get('x-gateway-upstream')).toBe('b');
   });
 });
 

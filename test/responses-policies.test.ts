@@ -17,17 +17,25 @@ describe('/v1/responses with two client keys', async () => {
     const created = await alice.responses.create({ input: 'Say hello', background: true });
     expect((await alice.responses.retrieve(created.id)).output_text).toBe(DEFAULT_REPLY);
     const before = gateway.upstream.requests.length;
-    const refusals = [
-      bob.responses.retrieve(created.id),
-      bob.responses.retrieve(created.id, { stream: true, starting_after: 0 }),
-      bob.responses.inputItems.list(created.id),
-      bob.responses.cancel(created.id),
-      bob.responses.delete(created.id),
-      bob.responses.create({ input: 'Again', previous_response_id: created.id }),
-    ];
+    // Sent together, each caught at once: one that fails first must not be an unhandled rejection.
+    const refusals = await Promise.all(
+      [
+        bob.responses.retrieve(created.id),
+        bob.responses.retrieve(created.id, { stream: true, starting_after: 0 }),
+        bob.responses.inputItems.list(created.id),
+        bob.responses.cancel(created.id),
+        bob.responses.delete(created.id),
+        bob.responses.create({ input: 'Again', previous_response_id: created.id }),
+      ].map((refused) =>
+        Promise.resolve(refused).then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      ),
+    );
     for (const refused of refusals) {
-      await expect(refused).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-      await expect(refused).rejects.toMatchObject({ message: expect.stringContaining(created.id) });
+      expect(refused).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(refused).toMatchObject({ message: expect.stringContaining(created.id) });
     }
     // None of them reached the upstream.
     expect(gateway.upstream.requests.length).toBe(before);

@@ -17,13 +17,15 @@ import { formatSpread, spread } from './stats.ts';
  * (the steadiest figure on a shared machine), requests/s and, one request at a time, p50 latency.
  * The ref is checked out in a temporary git worktree that shares this tree's node_modules.
  */
-const USAGE = `Usage: npm run bench:compare -- <git-ref> [--rounds N] [--requests N] [--gateway-env K=V ...]`;
+const USAGE = `Usage: npm run bench:compare -- <git-ref> [--rounds N] [--requests N] [--kinds json,sse,...] [--gateway-env K=V ...]`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     rounds: { type: 'string', default: '8' },
     requests: { type: 'string', default: '2000' },
+    // Only these endpoints: a ref older than an endpoint cannot serve it.
+    kinds: { type: 'string', default: KINDS.join(',') },
     'gateway-env': { type: 'string', multiple: true, default: [] },
   },
 });
@@ -33,6 +35,12 @@ if (!ref) {
   process.exit(2);
 }
 const rounds = Number(values.rounds);
+const kinds = values.kinds.split(',').map((kind) => kind.trim()) as Kind[];
+const unknown = kinds.filter((kind) => !KINDS.includes(kind));
+if (unknown.length) {
+  console.error(`Unknown kinds ${unknown.join(', ')}; known: ${KINDS.join(', ')}`);
+  process.exit(2);
+}
 const requests = Number(values.requests);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
@@ -84,11 +92,11 @@ try {
     const sides = new Map<string, Awaited<ReturnType<typeof start>>>();
     for (const name of names) sides.set(name, await start(dirs[name]!));
     for (const side of sides.values()) {
-      for (const kind of KINDS)
+      for (const kind of kinds)
         await runLoad(relayEndpoint(side.url, kind), { requests: 1_000, concurrency: 50 });
     }
     await upstream.call('takeRequests');
-    for (const kind of KINDS) {
+    for (const kind of kinds) {
       for (const [name, side] of sides) {
         const entry = figuresOf(kind, name);
         const load = await measure(`${kind}, ${name}`, side.child, () =>

@@ -124,12 +124,14 @@ export function createUpstreamPool({
 
   /** Who serves `model`, best first: by priority, equal priorities shuffled by weight. */
   const ranked = (model: string | null, surface: PoolCall['surface']) =>
+    endpoints.length === 1
+      ? endpoints.filter(({ spec }) => serves(spec, model, surface))
+      : shuffled(model, surface);
+  const serves = (spec: UpstreamSpec, model: string | null, surface: PoolCall['surface']) =>
+    (surface === 'chat' || spec.responses) && (model === null || !spec.models || spec.models.includes(model));
+  const shuffled = (model: string | null, surface: PoolCall['surface']) =>
     endpoints
-      .filter(
-        ({ spec }) =>
-          (surface === 'chat' || spec.responses) &&
-          (model === null || !spec.models || spec.models.includes(model)),
-      )
+      .filter(({ spec }) => serves(spec, model, surface))
       .map((endpoint) => ({ endpoint, draw: random() ** (1 / endpoint.spec.weight) }))
       .sort((a, b) => a.endpoint.spec.priority - b.endpoint.spec.priority || b.draw - a.draw)
       .map(({ endpoint }) => endpoint);
@@ -144,7 +146,7 @@ export function createUpstreamPool({
       const { signal, attempts } = call;
       const serving = ranked(call.model, call.surface);
       if (!serving.length) throw noUpstreamFor(call.model ?? '', call.surface);
-      const states = await health();
+      const states = cooling ? await health() : NONE;
       const now = Date.now();
       const resting = (endpoint: PoolEndpoint) => (states.get(endpoint.spec.name)?.coolUntil ?? 0) > now;
       const fresh = serving.filter((endpoint) => !resting(endpoint));

@@ -24,9 +24,11 @@ import { healthRoute } from './routes/health.ts';
 import { playgroundEnabled, playgroundRoute } from './routes/playground.ts';
 import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
-import { memoryStores } from './stores/memory-stores.ts';
+import { memoryStores, streamLogLimits } from './stores/memory-stores.ts';
+import { memoryStreamLogStore } from './stores/memory-stream-log-store.ts';
 import type { Stores } from './stores/stores.ts';
 import { createStreamTokens, streamTokenSecret } from './stream-tokens.ts';
+import { resumableStreams } from './streaming/resumable-streams.ts';
 import { createUpstream } from './upstream/create-upstream.ts';
 import type { UpstreamTransport } from './upstream/transport.ts';
 import { createUsageLedger } from './usage/usage-ledger.ts';
@@ -84,6 +86,14 @@ export function createApp(deps: AppDeps) {
     logBodies: config.LOG_BODIES,
     log,
   });
+  const resumable = resumableStreams({
+    store: stores.streamLogs ?? memoryStreamLogStore(streamLogLimits(config)),
+    windowMs: config.STREAM_RESUME_WINDOW_MS,
+    maxBytes: config.STREAM_RESUME_MAX_BYTES,
+    keepaliveMs: config.SSE_KEEPALIVE_MS,
+    idleTimeoutMs: config.REQUEST_TIMEOUT,
+    log,
+  });
   const completions = completionRunner({
     upstream,
     settle,
@@ -91,6 +101,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     config,
     shutdownSignal: deps.shutdownSignal,
+    resumable,
   });
   const chatRequest = chatRequestBuilder(config);
   const onStoreFailure = storeFailurePolicy(config.REDIS_FAILURE_POLICY);
@@ -110,7 +121,14 @@ export function createApp(deps: AppDeps) {
 
   // Everything else, unknown paths included. Cheapest refusals first: nothing reads a body, or
   // costs a store round trip, before the key is known to be good.
-  app.use(authenticate({ keys, streamTokens, streamLinkPrefix: STREAM_LINK_PREFIX }));
+  app.use(
+    authenticate({
+      keys,
+      streamTokens,
+      streamLinkPrefix: STREAM_LINK_PREFIX,
+      resumeGraceSeconds: config.STREAM_RESUME_TTL_SECONDS,
+    }),
+  );
   app.use(
     rateLimit({
       store: stores.requests,
@@ -129,8 +147,11 @@ export function createApp(deps: AppDeps) {
   );
   app.use(bodySizeLimit({ maxBytes: config.MAX_BODY_BYTES }));
   app.use(jsonHygiene());
-  app.route('/api/completions', completionsRoute({ chatRequest, completions }));
-  app.route('/api/streams', streamsRoute({ chatRequest, completions, streamTokens }));
+  app.route(
+    '/api/completions',
+    completionsRoute({ chatRequest, completions, resumeLinks: { streamTokens, resumable } }),
+  );
+  app.route('/api/streams', streamsRoute({ chatRequest, completions, streamTokens, resumable }));
   app.route('/v1', v1Route({ chatRequest, completions, upstream, allowedModels: config.ALLOWED_MODELS }));
 
   app.notFound((c) => renderError(c, notFound(c.req.path)));

@@ -113,6 +113,13 @@ const ConfigFields = z.object({
     ),
   ),
   STREAM_TOKEN_TTL_SECONDS: count(60),
+  // Resumable streams (README, "Resumable streams"): how long a stream nobody reads keeps reading
+  // its upstream (longer than EventSource's 3 s reconnect delay), how long its events stay
+  // resumable after it ends (a resume may also come this long after its link expired), and bounds.
+  STREAM_RESUME_WINDOW_MS: milliseconds(10_000),
+  STREAM_RESUME_TTL_SECONDS: count(300),
+  STREAM_RESUME_MAX_BYTES: count(1_048_576),
+  STREAM_RESUME_MAX_STREAMS: count(1_000),
   // Unset: on outside production.
   PLAYGROUND: optionalToggle,
   // Production refuses to run without client keys unless this says anonymous traffic is meant.

@@ -1,6 +1,7 @@
 import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
+import type { StreamLogStore } from './stream-log-store.ts';
 
 /** Tokens a client has spent in the current window, and when that window ends. */
 export type TokenWindow = { used: number; resetMs: number };
@@ -23,6 +24,8 @@ export type Stores = {
   tokens: TokenStore;
   /** Who spent how many tokens, for GET /api/usage. */
   usage: UsageStore;
+  /** Resumable streams' event logs; createApp keeps them in memory when a store brings none. */
+  streamLogs?: StreamLogStore;
   close(): Promise<void>;
 };
 

@@ -50,7 +50,10 @@ describe('EventSource links: POST /api/streams then GET', () => {
     const link = await createLink();
     const before = gateway.upstream.requests.length;
     const body = await (await fetch(`${gateway.url}${link.url}`)).text();
-    const last = body.match(/^id: (\d+)$/gm)?.at(-1)?.slice(4);
+    const last = body
+      .match(/^id: (\d+)$/gm)
+      ?.at(-1)
+      ?.slice(4);
     expect(last).toBe(String(DEFAULT_WORDS.length + 2));
     const done = await fetch(`${gateway.url}${link.url}`, { headers: { 'last-event-id': String(last) } });
     expect(done.status).toBe(204);

@@ -33,14 +33,18 @@ export function produceResumable(options: ProducerOptions) {
   const split = frameSplitter();
   let next = 1;
   let bytes = 0;
+  // Off once the log is full or failed: later events are relayed live only.
   let logging = true;
+  // A failed append: nothing more is written, not even the appends already queued.
+  let broken = false;
   let appends: Promise<void> = Promise.resolve();
   let client: ReadableStreamDefaultController<Uint8Array> | null = null;
   let finished = false;
   let abandoned = false;
 
   const failed = (error: unknown) => {
-    if (!logging) return;
+    if (broken) return;
+    broken = true;
     logging = false;
     log.error('stream_log_failed', { stream_id: id, ...describeError(error) });
     // A log with a gap must not be resumed from: a reconnect then gets 204.
@@ -53,11 +57,13 @@ export function produceResumable(options: ProducerOptions) {
       logging = false;
       log.warn('stream_log_full', { stream_id: id, max_bytes: maxBytes });
       const full = frame(JSON.stringify(logFull(maxBytes).toBody()), 'error');
-      appends = appends.then(() => store.append(id, first, [full])).then(() => store.end(id), failed);
+      appends = appends
+        .then(() => (broken ? undefined : store.append(id, first, [full]).then(() => store.end(id))))
+        .catch(failed);
       return;
     }
     bytes += size;
-    appends = appends.then(() => (logging ? store.append(id, first, frames) : undefined)).catch(failed);
+    appends = appends.then(() => (broken ? undefined : store.append(id, first, frames))).catch(failed);
   };
 
   const watchAbsence = async (leftAt: number) => {

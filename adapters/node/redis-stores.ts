@@ -4,6 +4,7 @@ import type { AppEnv } from '../../src/app-env.ts';
 import type { Config } from '../../src/config.ts';
 import { describeError, type Logger } from '../../src/logger.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
+import { redisStreamLogStore } from './redis-stream-log-store.ts';
 import { redisUsageStore } from './redis-usage-store.ts';
 
 /**
@@ -22,13 +23,16 @@ export function redisStores(config: Config, log: Logger): Stores {
   });
   const run = watchConnection(redis, log, config.REDIS_FAILURE_POLICY);
   const prefix = config.REDIS_PREFIX;
+  const streamLogs = redisStreamLogStore(redis, run, config);
   return {
     kind: 'redis',
     requests: guardedRequestStore(new RedisStore<AppEnv>({ client: scriptClient(redis), prefix }), run),
     tokens: redisTokenStore(redis, run, `${prefix}tokens:`, config.TOKEN_LIMIT_WINDOW_MS),
     usage: redisUsageStore(redis, run, `${prefix}usage:`),
+    streamLogs,
     async close() {
       run.closing = true;
+      await streamLogs.close?.();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -30,6 +30,8 @@ export interface StreamLogStore {
   wait(id: string, after: number, maxMs: number): Promise<void>;
   /** The `maxMs` a reader passes to `wait`: short for a store that can only poll. */
   readonly waitMs: number;
+  /** Closes what the store opened for itself (Redis: the connections reconnects block on). */
+  close?(): Promise<void>;
 }
 
 export type StreamLogPage = { frames: string[]; ended: boolean };

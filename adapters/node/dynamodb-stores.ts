@@ -13,6 +13,7 @@ import {
   type Run,
   str,
 } from './dynamodb-client.ts';
+import { dynamoDbStreamLogStore } from './dynamodb-stream-log-store.ts';
 import { dynamoDbUsageStore } from './dynamodb-usage-store.ts';
 
 // stores.ts names the kinds it knew of before DynamoDB; the access log and tests read this one.
@@ -35,6 +36,7 @@ export function dynamoDbStores(config: Config, log: Logger): Stores {
     requests: requestStore(call, run, config.RATE_LIMIT_WINDOW_MS),
     tokens: tokenStore(call, run, config.TOKEN_LIMIT_WINDOW_MS),
     usage: dynamoDbUsageStore(call, run),
+    streamLogs: dynamoDbStreamLogStore(call, run, config),
     async close() {
       run.closing = true;
     },

@@ -119,7 +119,7 @@ const ConfigFields = z.object({
   STREAM_RESUME_WINDOW_MS: milliseconds(10_000),
   STREAM_RESUME_TTL_SECONDS: count(300),
   STREAM_RESUME_MAX_BYTES: count(1_048_576),
-  STREAM_RESUME_MAX_STREAMS: count(1_000),
+  STREAM_RESUME_MAX_STREAMS: count(10_000),
   // Unset: on outside production.
   PLAYGROUND: optionalToggle,
   // Production refuses to run without client keys unless this says anonymous traffic is meant.

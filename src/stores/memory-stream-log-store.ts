@@ -1,5 +1,7 @@
 import { type StreamLogLimits, type StreamLogStore, sleep } from './stream-log-store.ts';
 
+const SWEEP_EVERY = 256;
+
 type Log = { frames: string[]; ended: boolean; expiresAt: number; readAt: number };
 
 /**
@@ -9,6 +11,7 @@ type Log = { frames: string[]; ended: boolean; expiresAt: number; readAt: number
  */
 export function memoryStreamLogStore({ ttlMs, maxStreams }: StreamLogLimits): StreamLogStore {
   const logs = new Map<string, Log>();
+  let opens = 0;
   const live = (id: string) => {
     const log = logs.get(id);
     if (log && log.expiresAt <= Date.now()) {
@@ -20,8 +23,11 @@ export function memoryStreamLogStore({ ttlMs, maxStreams }: StreamLogLimits): St
   return {
     async open(id) {
       const now = Date.now();
-      for (const [key, log] of logs) if (log.expiresAt <= now) logs.delete(key);
-      if (logs.has(id)) return 'exists';
+      // A sweep walks every log: at the bound, where it decides, and now and then to free memory.
+      if (logs.size >= maxStreams || ++opens % SWEEP_EVERY === 0) {
+        for (const [key, log] of logs) if (log.expiresAt <= now) logs.delete(key);
+      }
+      if (live(id)) return 'exists';
       if (logs.size >= maxStreams) return 'full';
       logs.set(id, { frames: [], ended: false, expiresAt: now + ttlMs, readAt: 0 });
       return 'created';

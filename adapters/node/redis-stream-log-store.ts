@@ -5,6 +5,10 @@ import type { StreamLogPage, StreamLogStore } from '../../src/stores/stream-log-
 
 type Run = <T>(command: () => Promise<T>) => Promise<T>;
 
+// How long a log being written lives (past it, a resume ends with `stream_log_lost`): appends do
+// not renew the expiry, so each costs one command; the end brings it down to the TTL.
+const LONGEST_STREAM_MS = 3_600_000;
+
 // Starts a log unless it exists or too many are alive. The index is a sorted set of log ids by
 // expiry, pruned here, so counting live logs is one ZCARD and no scan.
 const OPEN = `
@@ -20,7 +24,7 @@ return 'created'`;
  * Stream logs in a Redis stream per stream (`<prefix>streamlog:<id>`), so a reconnect resumes on
  * any instance. One entry per relayed batch, its id the batch's last event number (`<n>-0`), so
  * XRANGE from `(<after>-0` returns exactly the batches holding events after `after`; a `0-1`
- * entry marks the log open, an `end` entry ended. Every write renews the key's TTL. A reconnect
+ * entry marks the log open, an `end` entry ended, and then it lives its TTL. A reconnect
  * tails the log with XREAD BLOCK on a connection of its own (blocking commands hold one).
  */
 export function redisStreamLogStore(redis: Redis, run: Run, config: Config): StreamLogStore {
@@ -39,16 +43,28 @@ export function redisStreamLogStore(redis: Redis, run: Run, config: Config): Str
   return {
     open: (id) =>
       run(async () => {
-        const answer = await redis.eval(OPEN, 2, key(id), index, Date.now(), ttlMs, maxStreams, id);
+        const answer = await redis.eval(
+          OPEN,
+          2,
+          key(id),
+          index,
+          Date.now(),
+          ttlMs + LONGEST_STREAM_MS,
+          maxStreams,
+          id,
+        );
         return answer as 'created' | 'exists' | 'full';
       }),
+    // One command per relayed batch: the key's expiry, set at open, covers the longest stream.
     append: (id, first, frames) =>
       run(async () => {
-        await exec(
-          redis
-            .multi()
-            .xadd(key(id), `${first + frames.length - 1}-0`, 'first', first, 'frames', JSON.stringify(frames))
-            .pexpire(key(id), ttlMs),
+        await redis.xadd(
+          key(id),
+          `${first + frames.length - 1}-0`,
+          'first',
+          first,
+          'frames',
+          JSON.stringify(frames),
         );
       }),
     end: (id) =>

@@ -108,7 +108,13 @@ export function produceResumable(options: ProducerOptions) {
           record(next, batch, encoded.byteLength);
           next += batch.length;
         }
-        if (client && encoded.byteLength) client.enqueue(encoded);
+        if (client && encoded.byteLength) {
+          try {
+            client.enqueue(encoded);
+          } catch {
+            client = null;
+          }
+        }
       }
     } catch (error) {
       log.error('stream_producer_failed', { stream_id: id, ...describeError(error) });
@@ -117,7 +123,11 @@ export function produceResumable(options: ProducerOptions) {
       await appends;
       if (abandoned) await store.remove(id).catch(() => {});
       else if (logging) await store.end(id).catch(failed);
-      client?.close();
+      try {
+        client?.close();
+      } catch {
+        // Already closed by its consumer.
+      }
     }
   };
   return { body, done: run() };

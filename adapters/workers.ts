@@ -3,13 +3,16 @@ import { type App, createApp } from '../src/app.ts';
 import { type Bindings, ConfigError, loadConfig } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
+import { memoryStores } from '../src/stores/memory-stores.ts';
 import { type CountersNamespace, workersStores } from './workers/workers-stores.ts';
+import { type StreamLogNamespace, workersStreamLogStore } from './workers/workers-stream-log-store.ts';
 
 // wrangler requires every Durable Object class to be exported from the entry module.
 export { GatewayCounters } from './workers/gateway-counters.ts';
+export { StreamLog } from './workers/stream-log.ts';
 
-/** The Worker's env: the app's string bindings, and the Durable Object binding from wrangler.toml. */
-type WorkersEnv = Bindings & { COUNTERS?: CountersNamespace };
+/** The Worker's env: the app's string bindings, and the Durable Object bindings from wrangler.toml. */
+type WorkersEnv = Bindings & { COUNTERS?: CountersNamespace; STREAM_LOGS?: StreamLogNamespace };
 
 // Cloudflare's edge sets CF-Connecting-IP on every request that reaches a Worker, overwriting
 // any value the client sent; unlike X-Forwarded-For it cannot be forged.
@@ -65,7 +68,11 @@ function appFor(env: WorkersEnv): App {
         'isolate, so a client gets each limit once per isolate. Add the binding (see wrangler.toml).',
     });
   }
-  const stores = env.COUNTERS ? workersStores(env.COUNTERS)(config, log) : undefined;
+  const shared = env.COUNTERS ? workersStores(env.COUNTERS)(config, log) : undefined;
+  // Resumable streams' logs in StreamLog objects when bound; else in this isolate's memory.
+  const stores = env.STREAM_LOGS
+    ? { ...(shared ?? memoryStores(config)), streamLogs: workersStreamLogStore(env.STREAM_LOGS, config) }
+    : shared;
   app = createApp({ config, log, clientAddress, ...(stores ? { stores } : {}) });
   apps.set(env, app);
   return app;

@@ -28,9 +28,11 @@ import { responsesRequestBuilder } from './routes/responses-request.ts';
 import { responsesRunner } from './routes/responses-runner.ts';
 import { streamsRoute } from './routes/streams.ts';
 import { v1Route } from './routes/v1.ts';
-import { memoryStores } from './stores/memory-stores.ts';
+import { memoryStores, streamLogLimits } from './stores/memory-stores.ts';
+import { memoryStreamLogStore } from './stores/memory-stream-log-store.ts';
 import type { Stores } from './stores/stores.ts';
 import { createStreamTokens, streamTokenSecret } from './stream-tokens.ts';
+import { resumableStreams } from './streaming/resumable-streams.ts';
 import { createUpstream } from './upstream/create-upstream.ts';
 import type { UpstreamTransport } from './upstream/transport.ts';
 import { createUsageLedger } from './usage/usage-ledger.ts';
@@ -94,6 +96,14 @@ export function createApp(deps: AppDeps) {
     logBodies: config.LOG_BODIES,
     log,
   });
+  const resumable = resumableStreams({
+    store: stores.streamLogs ?? memoryStreamLogStore(streamLogLimits(config)),
+    windowMs: config.STREAM_RESUME_WINDOW_MS,
+    maxBytes: config.STREAM_RESUME_MAX_BYTES,
+    keepaliveMs: config.SSE_KEEPALIVE_MS,
+    idleTimeoutMs: config.REQUEST_TIMEOUT,
+    log,
+  });
   const completions = completionRunner({
     upstream,
     settle,
@@ -101,6 +111,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     config,
     shutdownSignal: deps.shutdownSignal,
+    resumable,
   });
   const chatRequest = chatRequestBuilder(config);
   const responses = responsesRunner({
@@ -132,7 +143,14 @@ export function createApp(deps: AppDeps) {
 
   // Everything else, unknown paths included. Cheapest refusals first: nothing reads a body, or
   // costs a store round trip, before the key is known to be good.
-  app.use(authenticate({ keys, streamTokens, streamLinkPrefix: STREAM_LINK_PREFIX }));
+  app.use(
+    authenticate({
+      keys,
+      streamTokens,
+      streamLinkPrefix: STREAM_LINK_PREFIX,
+      resumeGraceSeconds: config.STREAM_RESUME_TTL_SECONDS,
+    }),
+  );
   app.use(
     rateLimit({
       store: stores.requests,
@@ -151,8 +169,11 @@ export function createApp(deps: AppDeps) {
   );
   app.use(bodySizeLimit({ maxBytes: config.MAX_BODY_BYTES }));
   app.use(jsonHygiene());
-  app.route('/api/completions', completionsRoute({ chatRequest, completions }));
-  app.route('/api/streams', streamsRoute({ chatRequest, completions, streamTokens }));
+  app.route(
+    '/api/completions',
+    completionsRoute({ chatRequest, completions, resumeLinks: { streamTokens, resumable } }),
+  );
+  app.route('/api/streams', streamsRoute({ chatRequest, completions, streamTokens, resumable }));
   app.route(
     '/v1/responses',
     responsesRoute({ responsesRequest: responsesRequestBuilder(config), responses }),

@@ -128,6 +128,13 @@ const ConfigFields = z.object({
   // How long the gateway remembers which client key created a Responses API response: OpenAI
   // keeps a stored response 30 days by default.
   RESPONSE_OWNER_TTL_SECONDS: count(30 * 24 * 3600),
+  // Resumable streams (README, "Resumable streams"): how long a stream nobody reads keeps reading
+  // its upstream (longer than EventSource's 3 s reconnect delay), how long its events stay
+  // resumable after it ends (a resume may also come this long after its link expired), and bounds.
+  STREAM_RESUME_WINDOW_MS: milliseconds(10_000),
+  STREAM_RESUME_TTL_SECONDS: count(300),
+  STREAM_RESUME_MAX_BYTES: count(1_048_576),
+  STREAM_RESUME_MAX_STREAMS: count(10_000),
   // Unset: on outside production.
   PLAYGROUND: optionalToggle,
   // Production refuses to run without client keys unless this says anonymous traffic is meant.

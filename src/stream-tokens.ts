@@ -16,12 +16,17 @@ export type StreamTicket = {
   request: Record<string, unknown>;
   /** The client key that created the link, so limits and usage count against it. */
   keyId: string | null;
+  /** A POST stream's resume link: it replays that stream's log, and never starts one. */
+  resumeOnly?: true;
 };
 
 export type StreamTokens = {
   sign(ticket: Omit<StreamTicket, 'id' | 'exp'>): Promise<{ token: string; ticket: StreamTicket }>;
-  /** The ticket, or null when the token is forged, malformed or expired. */
-  verify(token: string): Promise<StreamTicket | null>;
+  /**
+   * The ticket, or null when the token is forged, malformed or expired more than `graceSeconds`
+   * ago (a resume may come after the link's life, while the stream's log lives).
+   */
+  verify(token: string, graceSeconds?: number): Promise<StreamTicket | null>;
 };
 
 const encoder = new TextEncoder();
@@ -56,7 +61,7 @@ export function createStreamTokens({
       const signature = await crypto.subtle.sign('HMAC', await hmacKey(), encoder.encode(payload));
       return { token: `${payload}.${toBase64Url(new Uint8Array(signature))}`, ticket };
     },
-    async verify(token) {
+    async verify(token, graceSeconds = 0) {
       const [payload, signature, extra] = token.split('.');
       if (!payload || !signature || extra !== undefined) return null;
       const signatureBytes = fromBase64Url(signature);
@@ -71,7 +76,7 @@ export function createStreamTokens({
       if (!valid) return null;
       const bytes = fromBase64Url(payload);
       const ticket = bytes ? (JSON.parse(decoder.decode(bytes)) as StreamTicket) : null;
-      return ticket && ticket.exp > Date.now() / 1000 ? ticket : null;
+      return ticket && ticket.exp + graceSeconds > Date.now() / 1000 ? ticket : null;
     },
   };
 }

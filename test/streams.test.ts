@@ -17,9 +17,15 @@ const createLink = async (on: Pick<Harness, 'post'> = gateway, body: unknown = c
   return (await response.json()) as Link;
 };
 
-/** The whole body of an opened link: the prelude (retry and id, no data), then the POST stream's frames. */
-const expectedLinkBody = (link: Link) =>
-  `retry: 3000\nid: ${link.id}\n\n${expectedGatewayStream(DEFAULT_WORDS)}`;
+/**
+ * The whole body of an opened link: the prelude (retry, no data), then the POST stream's frames,
+ * each numbered with `id:` from 1 (what a reconnect sends back as Last-Event-ID).
+ */
+const expectedLinkBody = (_link?: Link) =>
+  `retry: 3000\n\n${expectedGatewayStream(DEFAULT_WORDS)
+    .split(/(?<=\n\n)/)
+    .map((frame, index) => `id: ${index + 1}\n${frame}`)
+    .join('')}`;
 
 describe('EventSource links: POST /api/streams then GET', () => {
   it('returns a link that lives STREAM_TOKEN_TTL_SECONDS and streams the POST stream’s frames', async () => {
@@ -40,12 +46,20 @@ describe('EventSource links: POST /api/streams then GET', () => {
     expect(gateway.upstream.requests.at(-1)?.body).toMatchObject({ model: 'gpt-4.1-mini', stream: true });
   });
 
-  it('answers a reconnect (Last-Event-ID) with 204, so EventSource stops instead of replaying', async () => {
+  it('answers a reconnect that has every event, or an id it never wrote, with 204, so EventSource stops', async () => {
     const link = await createLink();
     const before = gateway.upstream.requests.length;
-    const response = await fetch(`${gateway.url}${link.url}`, { headers: { 'last-event-id': link.id } });
-    expect(response.status).toBe(204);
-    expect(gateway.upstream.requests.length).toBe(before);
+    const body = await (await fetch(`${gateway.url}${link.url}`)).text();
+    const last = body
+      .match(/^id: (\d+)$/gm)
+      ?.at(-1)
+      ?.slice(4);
+    expect(last).toBe(String(DEFAULT_WORDS.length + 2));
+    const done = await fetch(`${gateway.url}${link.url}`, { headers: { 'last-event-id': String(last) } });
+    expect(done.status).toBe(204);
+    const foreign = await fetch(`${gateway.url}${link.url}`, { headers: { 'last-event-id': link.id } });
+    expect(foreign.status).toBe(204);
+    expect(gateway.upstream.requests.length).toBe(before + 1);
   });
 
   it('refuses a tampered link with a 401', async () => {

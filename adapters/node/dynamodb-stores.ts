@@ -15,6 +15,7 @@ import {
 } from './dynamodb-client.ts';
 import { dynamoDbCooldownStore } from './dynamodb-cooldown-store.ts';
 import { dynamoDbResponseOwners } from './dynamodb-response-owners.ts';
+import { dynamoDbStreamLogStore } from './dynamodb-stream-log-store.ts';
 import { dynamoDbUsageStore } from './dynamodb-usage-store.ts';
 
 // stores.ts names the kinds it knew of before DynamoDB; the access log and tests read this one.
@@ -39,6 +40,7 @@ export function dynamoDbStores(config: Config, log: Logger): Stores {
     usage: dynamoDbUsageStore(call, run),
     cooldowns: dynamoDbCooldownStore(call, run),
     responseOwners: dynamoDbResponseOwners(call, run, config.RESPONSE_OWNER_TTL_SECONDS),
+    streamLogs: dynamoDbStreamLogStore(call, run, config),
     async close() {
       run.closing = true;
     },

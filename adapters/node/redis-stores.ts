@@ -6,6 +6,7 @@ import { describeError, type Logger } from '../../src/logger.ts';
 import { type Stores, StoreUnavailableError, type TokenStore } from '../../src/stores/stores.ts';
 import { redisCooldownStore } from './redis-cooldown-store.ts';
 import { redisResponseOwners } from './redis-response-owners.ts';
+import { redisStreamLogStore } from './redis-stream-log-store.ts';
 import { redisUsageStore } from './redis-usage-store.ts';
 
 /**
@@ -25,6 +26,7 @@ export function redisStores(config: Config, log: Logger): Stores {
   });
   const run = watchConnection(redis, log, config.REDIS_FAILURE_POLICY);
   const prefix = config.REDIS_PREFIX;
+  const streamLogs = redisStreamLogStore(redis, run, config);
   return {
     kind: 'redis',
     requests: guardedRequestStore(new RedisStore<AppEnv>({ client: scriptClient(redis), prefix }), run),
@@ -32,8 +34,10 @@ export function redisStores(config: Config, log: Logger): Stores {
     usage: redisUsageStore(redis, run, `${prefix}usage:`),
     cooldowns: redisCooldownStore(redis, run, prefix),
     responseOwners: redisResponseOwners(redis, run, `${prefix}response:`, config.RESPONSE_OWNER_TTL_SECONDS),
+    streamLogs,
     async close() {
       run.closing = true;
+      await streamLogs.close?.();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

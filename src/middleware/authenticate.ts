@@ -10,6 +10,8 @@ type Options = {
   streamTokens: StreamTokens;
   /** Where signed stream links are served (`GET <prefix><token>`): the link is their credential. */
   streamLinkPrefix: string;
+  /** How long after its expiry a link may still resume its stream (STREAM_RESUME_TTL_SECONDS). */
+  resumeGraceSeconds: number;
 };
 
 /**
@@ -22,13 +24,19 @@ type Options = {
 // valid keys only empties it. Only matches are kept, so a guess always pays the full comparison.
 const MATCHED_KEYS_KEPT = 1024;
 
-export function authenticate({ keys, streamTokens, streamLinkPrefix }: Options): MiddlewareHandler<AppEnv> {
+export function authenticate({
+  keys,
+  streamTokens,
+  streamLinkPrefix,
+  resumeGraceSeconds,
+}: Options): MiddlewareHandler<AppEnv> {
   const matched = new Map<string, string>();
   return async function authenticate(c, next) {
     if (c.req.method === 'GET' && c.req.path.startsWith(streamLinkPrefix)) {
       // EventSource cannot send headers. The link was signed here, with the id of the key that
       // created it, so limits and usage count against that key; the route refuses a bad link.
-      const ticket = await streamTokens.verify(c.req.path.slice(streamLinkPrefix.length));
+      // Accepted past its life only to resume: the route starts no stream on an expired link.
+      const ticket = await streamTokens.verify(c.req.path.slice(streamLinkPrefix.length), resumeGraceSeconds);
       c.set('streamTicket', ticket);
       if (ticket?.keyId) identified(c, ticket.keyId);
       return next();

@@ -13,7 +13,15 @@ export function corsPolicy({ origins }: { origins: string[] }): MiddlewareHandle
   const handler = cors({
     origin: anyOrigin ? '*' : origins,
     allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Authorization', 'X-Api-Key', 'X-Request-Id'],
+    // X-Stream-Resume and Last-Event-ID: a fetch client's resumable stream (README, "Resumable streams").
+    allowHeaders: [
+      'Content-Type',
+      'Authorization',
+      'X-Api-Key',
+      'X-Request-Id',
+      'X-Stream-Resume',
+      'Last-Event-ID',
+    ],
     exposeHeaders: [
       'X-Request-Id',
       'Retry-After',
@@ -25,6 +33,7 @@ export function corsPolicy({ origins }: { origins: string[] }): MiddlewareHandle
       'X-RateLimit-Remaining-Tokens',
       'X-RateLimit-Reset-Tokens',
       'X-Gateway-Upstream',
+      'X-Stream-Resume-Url',
     ],
     maxAge: 600,
   });

@@ -123,8 +123,10 @@ export const playgroundPage = (nonce: string) => `<!doctype html>
       source.addEventListener('usage', handle);
       source.addEventListener('error', function (event) {
         if (event.data) return handle(event);
-        // No data: the connection failed, or the server refused a reconnect (204).
-        finish(source.readyState === EventSource.CLOSED ? new Error('The stream closed') : undefined);
+        // No data and CONNECTING: the connection dropped and EventSource reconnects by itself,
+        // with Last-Event-ID, and the stream goes on where it stopped. CLOSED: it gave up (a 204).
+        if (source.readyState === EventSource.CONNECTING) return;
+        finish(new Error('The stream closed'));
       });
     });
   }

@@ -6,13 +6,16 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.ts';
 import type { AccessLog } from '../middleware/access-log.ts';
 import { limitKeyOf } from '../middleware/limit-policy.ts';
 import { type FrameFormat, relayStream } from '../streaming/relay-stream.ts';
+import type { ResumableStreams } from '../streaming/resumable-streams.ts';
 import { SSE_HEADERS } from '../streaming/sse-frames.ts';
 import { StopReason } from '../streaming/stop-reason.ts';
 import type {
   AllowedChatRequest,
+  Answered,
   ChatRequest,
   ChatUpstream,
   UpstreamCompletion,
+  UpstreamStream,
 } from '../upstream/chat-upstream.ts';
 import type { UsageLedger } from '../usage/usage-ledger.ts';
 import { traced } from './upstream-trace.ts';
@@ -25,6 +28,8 @@ type Options = {
   config: Pick<Config, 'REQUEST_TIMEOUT' | 'SSE_KEEPALIVE_MS'>;
   /** Ends a request's open stream early, with an error event (Node's shutdown, a Lambda deadline). */
   shutdownSignal?: ((request: Request) => AbortSignal | undefined) | undefined;
+  /** Streams a client can resume: their producer, not the client's connection, owns the upstream. */
+  resumable: ResumableStreams;
 };
 
 const never = new AbortController().signal;
@@ -33,7 +38,8 @@ const never = new AbortController().signal;
  * What every completion route does once it has a request: call the upstream, settle the usage
  * ledger, and answer (JSON), or relay the stream in a surface's frame format (SSE).
  */
-export function completionRunner({ upstream, settle, accessLog, metrics, config, shutdownSignal }: Options) {
+export function completionRunner(options: Options) {
+  const { upstream, settle, accessLog, metrics, config, shutdownSignal, resumable } = options;
   const completionOf = (c: Context<AppEnv>, request: ChatRequest) => ({
     requestId: c.get('requestId'),
     keyId: c.get('keyId'),
@@ -65,16 +71,25 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
       c: Context<AppEnv>,
       request: AllowedChatRequest,
       format: FrameFormat,
-      { prelude }: { prelude?: string } = {},
+      { prelude, resume }: { prelude?: string; resume?: { id: string; withIds: boolean } } = {},
     ) {
       const controller = new AbortController();
       const clientSignal = c.req.raw.signal;
-      if (clientSignal.aborted) controller.abort(StopReason.clientGone);
-      else
-        clientSignal.addEventListener('abort', () => controller.abort(StopReason.clientGone), { once: true });
+      const clientGone = () => controller.abort(StopReason.clientGone);
+      if (clientSignal.aborted) clientGone();
+      else clientSignal.addEventListener('abort', clientGone, { once: true });
 
-      const answer = await traced(c, (call) => upstream.stream(request, call), controller.signal);
+      let answer: Answered<UpstreamStream>;
+      try {
+        answer = await traced(c, (call) => upstream.stream(request, call), controller.signal);
+      } catch (error) {
+        if (resume) await resumable.discard(resume.id);
+        throw error;
+      }
       const { body, requestId } = answer;
+      // A resumable stream outlives its first connection: from here its producer decides when
+      // nobody is coming back (STREAM_RESUME_WINDOW_MS), and cancels the relay then.
+      if (resume) clientSignal.removeEventListener('abort', clientGone);
       c.set('logAtStreamEnd', true);
       metrics.activeStreams.inc();
       const relay = relayStream({
@@ -115,9 +130,24 @@ export function completionRunner({ upstream, settle, accessLog, metrics, config,
           });
         },
       });
-      return c.body(relay, 200, SSE_HEADERS);
+      if (!resume) return c.body(relay, 200, SSE_HEADERS);
+      const produced = resumable.produce(resume.id, relay, resume.withIds);
+      // Workers and Lambda keep running what is handed to waitUntil after the response; Node has no
+      // execution context, and its process runs on anyway.
+      keepRunning(c, produced.done);
+      return c.body(produced.body, 200, SSE_HEADERS);
     },
   };
 }
 
 export type CompletionRunner = ReturnType<typeof completionRunner>;
+
+function keepRunning(c: Context<AppEnv>, work: Promise<void>) {
+  let context: { waitUntil(promise: Promise<unknown>): void } | undefined;
+  try {
+    context = c.executionCtx;
+  } catch {
+    // Hono throws when the runtime handed it no execution context (Node).
+  }
+  context?.waitUntil(work);
+}

@@ -4,14 +4,22 @@ import type { Config } from '../config.ts';
 import { memoryUsageStore } from '../usage/usage-store.ts';
 import { memoryCooldownStore } from './memory-cooldown-store.ts';
 import { memoryResponseOwners } from './memory-response-owners.ts';
+import { memoryStreamLogStore } from './memory-stream-log-store.ts';
 import type { Stores, TokenStore, TokenWindow } from './stores.ts';
+import type { StreamLogLimits } from './stream-log-store.ts';
 
 /**
  * Limits kept in this process (or isolate) only. Right for one Node server; on Lambda and Workers
  * every instance counts on its own, so a client gets the limit once per instance.
  */
 export function memoryStores(
-  config: Pick<Config, 'TOKEN_LIMIT_WINDOW_MS' | 'RESPONSE_OWNER_TTL_SECONDS'>,
+  config: Pick<
+    Config,
+    | 'TOKEN_LIMIT_WINDOW_MS'
+    | 'RESPONSE_OWNER_TTL_SECONDS'
+    | 'STREAM_RESUME_TTL_SECONDS'
+    | 'STREAM_RESUME_MAX_STREAMS'
+  >,
 ): Stores {
   const requests = new MemoryStore<AppEnv>();
   return {
@@ -21,6 +29,7 @@ export function memoryStores(
     usage: memoryUsageStore(),
     cooldowns: memoryCooldownStore(),
     responseOwners: memoryResponseOwners(config.RESPONSE_OWNER_TTL_SECONDS),
+    streamLogs: memoryStreamLogStore(streamLogLimits(config)),
     async close() {
       requests.shutdown();
     },
@@ -55,3 +64,10 @@ export function memoryTokenStore(windowMs: number): TokenStore {
     },
   };
 }
+
+export const streamLogLimits = (
+  config: Pick<Config, 'STREAM_RESUME_TTL_SECONDS' | 'STREAM_RESUME_MAX_STREAMS'>,
+): StreamLogLimits => ({
+  ttlMs: config.STREAM_RESUME_TTL_SECONDS * 1000,
+  maxStreams: config.STREAM_RESUME_MAX_STREAMS,
+});

@@ -2,6 +2,7 @@ import type { Store } from 'hono-rate-limiter';
 import type { AppEnv } from '../app-env.ts';
 import type { UsageStore } from '../usage/usage-store.ts';
 import type { ResponseOwnerStore } from './response-owner-store.ts';
+import type { StreamLogStore } from './stream-log-store.ts';
 
 /** Tokens a client has spent in the current window, and when that window ends. */
 export type TokenWindow = { used: number; resetMs: number };
@@ -63,6 +64,8 @@ export type Stores = {
   cooldowns: CooldownStore;
   /** Which client key created each Responses API response (response-owner-store.ts). */
   responseOwners: ResponseOwnerStore;
+  /** Resumable streams' event logs; createApp keeps them in memory when a store brings none. */
+  streamLogs?: StreamLogStore;
   close(): Promise<void>;
 };
 

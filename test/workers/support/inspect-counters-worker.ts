@@ -3,6 +3,9 @@ import type { ExecutionContext } from 'hono';
 import gateway, { GatewayCounters as Counters } from '../../../adapters/workers.ts';
 import type { Bindings } from '../../../src/config.ts';
 
+// wrangler.toml binds STREAM_LOGS to this class: every entry module built from it must export it.
+export { StreamLog } from '../../../adapters/workers/stream-log.ts';
+
 /**
  * The gateway (adapters/workers.ts, unchanged) with one addition for
  * test/workers/counters-alarm.test.ts: the GatewayCounters class wrangler.toml binds, extended by

@@ -2,6 +2,9 @@ import type { ExecutionContext } from 'hono';
 import gateway from '../../../adapters/workers.ts';
 import type { Bindings } from '../../../src/config.ts';
 
+// wrangler.toml binds STREAM_LOGS to this class: every entry module built from it must export it.
+export { StreamLog } from '../../../adapters/workers/stream-log.ts';
+
 /**
  * A second Worker for test/workers/shared-state.test.ts: the gateway itself (adapters/workers.ts,
  * unchanged), in its own workerd process, with COUNTERS bound to the other worker's objects. Under

@@ -17,9 +17,11 @@ const browser: Browser = await chromium.launch({
     '--disable-quic',
   ],
 });
-// Keepalive comments between the words, so every client on the page must skip them.
+// Keepalive comments between the words, so every client on the page must skip them. A short resume
+// window: an EventSource stream whose page stopped reading aborts its upstream once the window has
+// passed with nobody back (README, "Resumable streams").
 const gateway = await startGateway({
-  bindings: { SSE_KEEPALIVE_MS: '15' },
+  bindings: { SSE_KEEPALIVE_MS: '15', STREAM_RESUME_WINDOW_MS: '300' },
   upstreamDefaults: { chunkDelayMs: 40 },
 });
 let page: Page;

@@ -216,9 +216,13 @@ describe('fallback before the first content', () => {
     const link = await (await gateway.post('/api/streams', chat())).json();
     const events = await fetch(`${gateway.url}${link.url}`);
     expect(events.headers.get('x-gateway-upstream')).toBe('b');
-    expect(await streamText(events)).toBe(
-      `retry: 3000\nid: ${link.id}\n\n${expectedGatewayStream(DEFAULT_WORDS)}`,
-    );
+    // The same frames as a POST stream's, each with its number for a resume (README, EventSource).
+    const numbered = expectedGatewayStream(DEFAULT_WORDS)
+      .split('\n\n')
+      .filter(Boolean)
+      .map((frame, index) => `id: ${index + 1}\n${frame}\n\n`)
+      .join('');
+    expect(await streamText(events)).toBe(`retry: 3000\n\n${numbered}`);
     expect([a!.requests.length, b!.requests.length]).toEqual([2, 2]);
   });
 

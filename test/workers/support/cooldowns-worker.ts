@@ -3,6 +3,9 @@ import type { ExecutionContext } from 'hono';
 import { type CountersNamespace, workersStores } from '../../../adapters/workers/workers-stores.ts';
 import gateway, { GatewayCounters as Counters } from '../../../adapters/workers.ts';
 import { type Bindings, loadConfig } from '../../../src/config.ts';
+
+export { StreamLog } from '../../../adapters/workers/stream-log.ts';
+
 import { createLogger } from '../../../src/logger.ts';
 import type { CooldownStore } from '../../../src/stores/stores.ts';
 

@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.ts';
 import { estimateTokens } from '../usage/estimate-tokens.ts';
+import { sleepUnlessAborted } from './abortable-sleep.ts';
 import { inputTexts } from './input-text.ts';
 import type { ResponsesRequest, ResponsesUpstream, UpstreamJson } from './responses-upstream.ts';
 
@@ -189,25 +190,9 @@ function streamReply(
       const event = events[next++];
       if (event === undefined) return controller.close();
       // Text deltas are paced; the other events are not.
-      if (event.type === 'response.output_text.delta' && !(await sleep(tokenDelayMs, signal)))
+      if (event.type === 'response.output_text.delta' && !(await sleepUnlessAborted(tokenDelayMs, signal)))
         return controller.error(signal.reason);
       controller.enqueue(encoder.encode(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
     },
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms === 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

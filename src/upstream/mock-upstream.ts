@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import { sleepUnlessAborted } from './abortable-sleep.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChatUpstream } from './chat-upstream.ts';
 import { textOf } from './message-text.ts';
 
@@ -122,26 +123,10 @@ function streamReply(
     async pull(controller) {
       // Words are paced; the opening and closing frames are not.
       const paced = next > 0 && next <= reply.tokens.length;
-      if (paced && !(await sleep(tokenDelayMs, signal))) return controller.error(signal.reason);
+      if (paced && !(await sleepUnlessAborted(tokenDelayMs, signal))) return controller.error(signal.reason);
       const frame = frames[next++];
       if (frame === undefined) return controller.close();
       controller.enqueue(encoder.encode(frame));
     },
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms === 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,6 +1,7 @@
 import { clientClosedRequest, GatewayError, toGatewayError } from '../errors.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { CooldownStore, UpstreamHealth } from '../stores/stores.ts';
+import { sleepUnlessAborted } from './abortable-sleep.ts';
 import { type Failure, failureOf } from './failure-kind.ts';
 import type { OpenAIClient } from './openai-client.ts';
 import type { UpstreamSpec } from './upstream-list.ts';
@@ -201,7 +202,7 @@ export function createUpstreamPool({
             // Past the wait bound, the next upstream is tried at once, or the failure stands.
             if (waited + wait > policy.retryWaitMs) break;
             waited += wait;
-            await sleep(wait, signal);
+            if (!(await sleepUnlessAborted(wait, signal))) throw clientClosedRequest(signal.reason);
           }
         }
         if (attempts.length >= policy.maxAttempts) break;
@@ -218,21 +219,6 @@ const backoff = (baseMs: number, tryNumber: number, random: () => number) => {
   const ceiling = baseMs * 2 ** (tryNumber - 1);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 };
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(clientClosedRequest(signal.reason));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(clientClosedRequest(signal.reason));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 const noUpstreamFor = (model: string, surface: PoolCall['surface']) =>
   new GatewayError({

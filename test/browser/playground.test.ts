@@ -1,22 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.ts';
 import { DEFAULT_REPLY, DEFAULT_WORDS } from '../support/fake-upstream.ts';
 import { startGateway, waitFor } from '../support/start-gateway.ts';
 
-// Debian's chromium, driven by playwright-core; the flags are what running as root offline needs.
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-  ],
-});
+const browser: Browser = await launchChromium();
 // Keepalive comments between the words, so every client on the page must skip them. A short resume
 // window: an EventSource stream whose page stopped reading aborts its upstream once the window has
 // passed with nobody back (README, "Resumable streams").

@@ -1,22 +1,11 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.ts';
 import { DEFAULT_REPLY, DEFAULT_WORDS } from '../support/fake-upstream.ts';
 import { startGateway, waitFor } from '../support/start-gateway.ts';
 import { startTcpRelay } from '../support/tcp-relay.ts';
 
-// Debian's chromium, driven by playwright-core, with the flags playground.test.ts uses.
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-  ],
-});
+const browser: Browser = await launchChromium();
 afterAll(() => browser.close());
 const gateway = await startGateway({ bindings: { STREAM_RESUME_WINDOW_MS: '20000' } });
 // The page reaches the gateway through this relay: going offline cuts the sockets it carries.

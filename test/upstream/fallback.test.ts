@@ -461,6 +461,21 @@ describe('cooldown', () => {
     expect([a!.requests.length, b!.requests.length]).toEqual([1, 2]);
   });
 
+  it('cools an upstream down at once when it refuses its own key (401)', async () => {
+    const [a, b] = await fakes(2);
+    const gateway = await gatewayOver([
+      { name: 'a', fake: a },
+      { name: 'b', fake: b },
+    ]);
+    a!.setDefault({ status: 401 });
+    expect((await gateway.post('/api/completions', chat())).headers.get('x-gateway-upstream')).toBe('b');
+    expect((await gateway.post('/api/completions', chat())).headers.get('x-gateway-upstream')).toBe('b');
+    expect([a!.requests.length, b!.requests.length]).toEqual([1, 2]);
+    expect(gateway.logs.filter((line) => line.event === 'upstream_cooldown')).toMatchObject([
+      { upstream: 'a' },
+    ]);
+  });
+
   it('still tries an upstream in cooldown when nothing else serves the request', async () => {
     const [a, b] = await fakes(2);
     const gateway = await gatewayOver(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, KEY_BINDINGS } from './access/fixtures.ts';
 import { DEFAULT_REPLY, DEFAULT_WORDS as words } from './support/fake-upstream.ts';
 import { runtimes } from './support/harness.ts';
+import { LONG_REPLY, LONG_REPLY_WORDS } from './support/leave-mid-stream.ts';
 import { waitFor } from './support/start-gateway.ts';
 
 // What every runtime must do with the Responses API: the Node adapter, and the Worker in workerd.
@@ -42,13 +43,15 @@ describe.each(runtimes)('/v1/responses on %s', async (_name, start) => {
   });
 
   it('aborts the upstream when the client breaks out of the loop', async () => {
-    gateway.upstream.enqueue({ chunkDelayMs: 50 });
+    // A 30 s reply: workerd notices the client left at its next write, which a loaded machine
+    // delays; a short reply could end first and never be aborted.
+    gateway.upstream.enqueue({ content: LONG_REPLY, chunkDelayMs: 50 });
     const stream = await client.responses.create({ input: 'Say hello', stream: true });
     let deltas = 0;
     for await (const event of stream)
       if (event.type === 'response.output_text.delta' && ++deltas === 2) break;
     const upstream = gateway.upstream.requests.at(-1);
     await waitFor(() => upstream?.aborted || undefined);
-    expect(upstream?.chunksSent).toBeLessThan(words.length);
+    expect(upstream?.chunksSent).toBeLessThan(LONG_REPLY_WORDS);
   });
 });

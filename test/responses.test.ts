@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REPLY, DEFAULT_WORDS as words } from './support/fake-upstream.ts';
+import { LONG_REPLY, LONG_REPLY_WORDS } from './support/leave-mid-stream.ts';
 import { readSse } from './support/sse.ts';
 import { startGateway, waitFor } from './support/start-gateway.ts';
 
@@ -89,7 +90,7 @@ describe('the official openai SDK against /v1/responses', () => {
   });
 
   it('aborts the upstream when the client breaks out of the loop, and estimates the usage', async () => {
-    gateway.upstream.enqueue({ chunkDelayMs: 30 });
+    gateway.upstream.enqueue({ content: LONG_REPLY, chunkDelayMs: 50 });
     const stream = await client.responses.create({ input: 'Say hello', stream: true });
     let deltas = 0;
     for await (const event of stream) {
@@ -97,7 +98,7 @@ describe('the official openai SDK against /v1/responses', () => {
     }
     const upstream = lastUpstream();
     await waitFor(() => upstream?.aborted || undefined);
-    expect(upstream?.chunksSent).toBeLessThan(words.length);
+    expect(upstream?.chunksSent).toBeLessThan(LONG_REPLY_WORDS);
     const line = await waitFor(() =>
       gateway.logs.find((entry) => entry.event === 'request' && entry.outcome === 'client_aborted'),
     );
@@ -324,7 +325,7 @@ describe('the official openai SDK against /v1/responses', () => {
     });
 
     // A background stream the client left early is not estimated: its replay settles it.
-    gateway.upstream.enqueue({ chunkDelayMs: 30 });
+    gateway.upstream.enqueue({ content: LONG_REPLY, chunkDelayMs: 50 });
     const stream = await client.responses.create({
       model: 'gpt-background-stream',
       input: 'x',
@@ -346,7 +347,7 @@ describe('the official openai SDK against /v1/responses', () => {
     await waitFor(async () => (await byModel('gpt-background-stream'))?.requests === 1 || undefined);
     expect(await byModel('gpt-background-stream')).toMatchObject({
       requests: 1,
-      completion_tokens: words.length,
+      completion_tokens: LONG_REPLY_WORDS,
     });
   });
 

@@ -8,6 +8,7 @@ import {
   type HttpRequest,
 } from '../support/lambda-events.ts';
 import { buildBundle, startLambdaFunction } from '../support/lambda-function.ts';
+import { LONG_REPLY, LONG_REPLY_WORDS } from '../support/leave-mid-stream.ts';
 import { contentOf, expectedGatewayStream, readSse, type SseEvent, sseEvents } from '../support/sse.ts';
 import { chat } from '../support/start-gateway.ts';
 
@@ -259,7 +260,7 @@ describe('Lambda Function URL handler when the runtime connection drops', () => 
       taskRoot,
       env: { OPENAI_API_KEY: 'sk-test-upstream-key', OPENAI_BASE_URL: upstream.baseURL },
     });
-    upstream.enqueue({ chunkDelayMs: 80 });
+    upstream.enqueue({ content: LONG_REPLY, chunkDelayMs: 50 });
     const invocation = dropping.invoke(
       functionUrlEvent({
         path: '/api/completions/stream',
@@ -275,7 +276,7 @@ describe('Lambda Function URL handler when the runtime connection drops', () => 
     expect(await invocation.finished).toMatchObject({ kind: 'streamed', aborted: true });
     await upstreamRequest?.done;
     expect(upstreamRequest?.aborted).toBe(true);
-    expect(upstreamRequest?.chunksSent).toBeLessThan(words.length);
+    expect(upstreamRequest?.chunksSent).toBeLessThan(LONG_REPLY_WORDS);
     // The runtime exits on the dropped connection: by then it has printed all it will.
     await dropping.closed;
     expect(dropping.logs.filter((line) => line.request_id === 'lambda-drop-1')).toEqual([

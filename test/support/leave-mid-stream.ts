@@ -6,7 +6,8 @@ import { waitFor } from './wait-for.ts';
 // 600 words, one every 50 ms: 30 s, longer than any wait below, so the upstream cannot finish
 // before the abort lands however slow the machine. It keeps writing rather than holding still:
 // workerd run locally notices a client that left only when it next writes to it.
-const LONG_REPLY = Array.from({ length: 600 }, (_, index) => `word${index}`).join(' ');
+export const LONG_REPLY_WORDS = 600;
+export const LONG_REPLY = Array.from({ length: LONG_REPLY_WORDS }, (_, index) => `word${index}`).join(' ');
 
 /**
  * A client that leaves mid-stream, as a closed tab or a cancelled fetch does: it reads `chunks`
@@ -47,5 +48,5 @@ export async function leaveMidStream(
     10_000,
     `the log line of ${requestId}`,
   );
-  return { relayed, upstreamRequest, logLine, replyChunks: 600 };
+  return { relayed, upstreamRequest, logLine, replyChunks: LONG_REPLY_WORDS };
 }

@@ -1,9 +1,13 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ALICE, BOB, KEY_BINDINGS } from './access/fixtures.ts';
-import { DEFAULT_REPLY, DEFAULT_WORDS as words } from './support/fake-upstream.ts';
+import {
+  DEFAULT_REPLY,
+  LONG_REPLY,
+  LONG_REPLY_WORDS,
+  DEFAULT_WORDS as words,
+} from './support/fake-upstream.ts';
 import { runtimes } from './support/harness.ts';
-import { LONG_REPLY, LONG_REPLY_WORDS } from './support/leave-mid-stream.ts';
 import { waitFor } from './support/start-gateway.ts';
 
 // What every runtime must do with the Responses API: the Node adapter, and the Worker in workerd.

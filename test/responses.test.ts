@@ -1,7 +1,11 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY, DEFAULT_WORDS as words } from './support/fake-upstream.ts';
-import { LONG_REPLY, LONG_REPLY_WORDS } from './support/leave-mid-stream.ts';
+import {
+  DEFAULT_REPLY,
+  LONG_REPLY,
+  LONG_REPLY_WORDS,
+  DEFAULT_WORDS as words,
+} from './support/fake-upstream.ts';
 import { readSse } from './support/sse.ts';
 import { startGateway, waitFor } from './support/start-gateway.ts';
 

@@ -1,5 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_REPLY, DEFAULT_USAGE, DEFAULT_WORDS, startFakeUpstream } from '../support/fake-upstream.ts';
+import {
+  DEFAULT_REPLY,
+  DEFAULT_USAGE,
+  DEFAULT_WORDS,
+  LONG_REPLY,
+  LONG_REPLY_WORDS,
+  startFakeUpstream,
+} from '../support/fake-upstream.ts';
 import { startForwardProxy } from '../support/forward-proxy.ts';
 import {
   apiGatewayV1Event,
@@ -8,7 +15,6 @@ import {
   type HttpRequest,
 } from '../support/lambda-events.ts';
 import { buildBundle, startLambdaFunction } from '../support/lambda-function.ts';
-import { LONG_REPLY, LONG_REPLY_WORDS } from '../support/leave-mid-stream.ts';
 import { contentOf, expectedGatewayStream, readSse, type SseEvent, sseEvents } from '../support/sse.ts';
 import { chat } from '../support/start-gateway.ts';
 

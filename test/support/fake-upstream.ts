@@ -93,6 +93,13 @@ export const DEFAULT_REPLY = 'Hello from the fake upstream. It streams one word 
 export const wordsOf = (text: string) => text.match(/\S+\s*/g) ?? [];
 /** The chunks of DEFAULT_REPLY, and the usage the fake reports for it (12 prompt tokens by default). */
 export const DEFAULT_WORDS = wordsOf(DEFAULT_REPLY);
+/**
+ * 600 words: at 50 ms a chunk, a 30 s reply, longer than any wait in a test, so an upstream cannot
+ * finish before a client's abort lands however slow the machine. It keeps writing rather than
+ * holding still: workerd notices a client that left only when it next writes to it.
+ */
+export const LONG_REPLY_WORDS = 600;
+export const LONG_REPLY = Array.from({ length: LONG_REPLY_WORDS }, (_, index) => `word${index}`).join(' ');
 export const DEFAULT_USAGE = {
   prompt_tokens: 12,
   completion_tokens: DEFAULT_WORDS.length,

@@ -1,13 +1,7 @@
-import type { RecordedRequest } from './fake-upstream.ts';
+import { LONG_REPLY, LONG_REPLY_WORDS, type RecordedRequest } from './fake-upstream.ts';
 import type { Harness } from './harness.ts';
 import { sseEvents } from './sse.ts';
 import { waitFor } from './wait-for.ts';
-
-// 600 words, one every 50 ms: 30 s, longer than any wait below, so the upstream cannot finish
-// before the abort lands however slow the machine. It keeps writing rather than holding still:
-// workerd run locally notices a client that left only when it next writes to it.
-export const LONG_REPLY_WORDS = 600;
-export const LONG_REPLY = Array.from({ length: LONG_REPLY_WORDS }, (_, index) => `word${index}`).join(' ');
 
 /**
  * A client that leaves mid-stream, as a closed tab or a cancelled fetch does: it reads `chunks`
